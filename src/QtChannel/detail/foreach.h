@@ -1,0 +1,81 @@
+// Copyright (C) 2026 The QtChannel authors. SPDX-License-Identifier: MIT
+#pragma once
+
+// Internal header: not part of the public API.
+
+#include <QtChannel/detail/waiter.h>
+#include <QtChannel/qtchannel_export.h>
+
+#include <QtCore/QFuture>
+#include <QtCore/QMetaObject>
+#include <QtCore/QRecursiveMutex>
+
+#include <memory>
+
+QT_BEGIN_NAMESPACE
+class QObject;
+QT_END_NAMESPACE
+
+namespace QtChannel {
+class ChannelBase;
+}
+
+namespace QtChannel::detail {
+
+/*
+ * The engine of Channel<T>::forEach(): a consumer that lives in its context's thread.
+ *
+ * It takes items only in that thread, with the channel's non-waiting take, right before it
+ * passes each to the callback; so no item is ever "in flight" to it, and if the context dies,
+ * every item it has not passed on is still in the channel. It is woken by the channel's
+ * itemAvailable() and finished() signals (queued to the context) and drains to empty each time,
+ * which re-arms itemAvailable(): no wake-up is lost. It yields to the event loop every
+ * BatchSize items so that a fast producer cannot starve the context's thread.
+ *
+ * The channel and the context can each be destroyed first, from any thread: m_mutex guards
+ * m_channel, which the channel's destructor clears. It is recursive because the channel's
+ * signals, emitted under it, may run slots in this thread that destroy the context.
+ */
+class QTCHANNEL_EXPORT ForEachRunner : public std::enable_shared_from_this<ForEachRunner> {
+public:
+    virtual ~ForEachRunner();
+    ForEachRunner(const ForEachRunner &) = delete;
+    ForEachRunner &operator=(const ForEachRunner &) = delete;
+
+    // Registers with the channel, connects, and schedules the first run in the context's
+    // thread. Returns the future the caller gets.
+    static QFuture<void> start(const std::shared_ptr<ForEachRunner> &runner);
+
+    // The channel is being destroyed: stop, cancel the future.
+    void channelDestroyed();
+
+    static constexpr int BatchSize = 256;
+
+protected:
+    ForEachRunner(ChannelBase *channel, QObject *context);
+
+    // Takes one item into the runner without emitting anything; the channel's follow-up work
+    // goes into `b`. Called with m_mutex held. False when nothing was available.
+    virtual bool take(ChannelBase *channel, Batch &b) = 0;
+    // Passes the taken item to the callback. Called with no lock held.
+    virtual void call() = 0;
+
+private:
+    enum class End { Finished, Canceled, Failed };
+
+    void run();
+    void schedule();
+    void contextDestroyed();
+    // Requires m_mutex; returns what to do once it is released.
+    void stopLocked();
+    void end(End how, std::exception_ptr error = {});
+    void finishBatch(Batch &b);
+
+    QRecursiveMutex m_mutex;
+    ChannelBase *m_channel;           // guarded by m_mutex; null once stopped
+    QObject *const m_context;         // immutable; only dereferenced in its own thread
+    QFutureInterface<void> m_promise; // thread-safe by itself
+    QMetaObject::Connection m_onItem, m_onFinished, m_onContextDestroyed; // guarded by m_mutex
+};
+
+} // namespace QtChannel::detail

@@ -1,0 +1,48 @@
+// Copyright (C) 2026 The QtChannel authors. SPDX-License-Identifier: MIT
+#include "QtChannel/detail/parker.h"
+
+#include "futex_p.h"
+
+namespace QtChannel::detail {
+
+// A blocked thread spins this many times before it sleeps. It pays off when the thread that
+// will wake it is running on another core and about to do so (ping-pong); when it is not, the
+// cost is about a microsecond. See docs/design.md.
+static constexpr int ParkSpinCount = 200;
+
+bool Parker::park(QDeadlineTimer deadline) noexcept {
+    for (int i = 0; i < ParkSpinCount; ++i) {
+        if (m_state.load(std::memory_order_acquire) == Notified)
+            return true;
+        cpuRelax();
+    }
+    for (;;) {
+        std::uint32_t state = m_state.load(std::memory_order_acquire);
+        if (state == Notified)
+            return true;
+        if (state == Empty &&
+            !m_state.compare_exchange_strong(state, Sleeping, std::memory_order_acquire,
+                                             std::memory_order_acquire)) {
+            continue; // became Notified
+        }
+        qint64 timeout = -1;
+        if (!deadline.isForever()) {
+            timeout = deadline.remainingTimeNSecs();
+            if (timeout <= 0) {
+                state = Sleeping;
+                if (m_state.compare_exchange_strong(state, Empty, std::memory_order_acquire,
+                                                    std::memory_order_acquire))
+                    return false;
+                return true; // notified just in time
+            }
+        }
+        futexWait(&m_state, Sleeping, timeout);
+    }
+}
+
+void Parker::unpark() noexcept {
+    if (m_state.exchange(Notified, std::memory_order_release) == Sleeping)
+        futexWake(&m_state, 1);
+}
+
+} // namespace QtChannel::detail
