@@ -275,9 +275,9 @@ void ChannelBase::finishSlow(Batch &b) {
 // --- destruction -----------------------------------------------------------------------------
 
 void ChannelBase::shutdownLocked(Batch &b) {
-    if (m_shutDown)
+    if (m_shutDown.load(std::memory_order_relaxed))
         return;
-    m_shutDown = true;
+    m_shutDown.store(true, std::memory_order_release);
     m_closed.store(true, std::memory_order_release);
     failAllLocked(m_putters, Outcome::Closed, b);
     failAllLocked(m_getters, Outcome::Closed, b);

@@ -3,7 +3,6 @@
 
 #include "QtChannel/channelbase.h"
 
-#include <QtCore/QMutexLocker>
 #include <QtCore/QObject>
 
 namespace QtChannel::detail {
@@ -26,7 +25,7 @@ QFuture<void> ForEachRunner::start(const std::shared_ptr<ForEachRunner> &runner)
     }
     channel->addRunner(runner);
     {
-        QMutexLocker locker(&runner->m_mutex);
+        std::unique_lock locker(runner->m_mutex);
         const auto wake = [runner] { runner->run(); };
         runner->m_onItem = QObject::connect(channel, &ChannelBase::itemAvailable, context, wake,
                                             Qt::QueuedConnection);
@@ -54,7 +53,7 @@ void ForEachRunner::run() {
         Batch b;
         bool taken = false;
         {
-            QMutexLocker locker(&m_mutex);
+            std::unique_lock locker(m_mutex);
             if (!m_channel)
                 return; // already stopped
             if (m_promise.isCanceled()) {
@@ -65,6 +64,10 @@ void ForEachRunner::run() {
             }
             taken = take(m_channel, b);
             if (!taken && m_channel->isFinished()) {
+                // A channel being destroyed reads as finished too; its destructor is about to
+                // cancel us (channelDestroyed()), and returns only once it has.
+                if (m_channel->m_shutDown.load(std::memory_order_acquire))
+                    return;
                 stopLocked();
                 locker.unlock();
                 finishBatch(b);
@@ -85,7 +88,7 @@ void ForEachRunner::run() {
         } catch (...) {
             finishBatch(b);
             {
-                QMutexLocker locker(&m_mutex);
+                std::unique_lock locker(m_mutex);
                 if (!m_channel)
                     return;
                 stopLocked();
@@ -96,14 +99,14 @@ void ForEachRunner::run() {
         finishBatch(b);
     }
     // Yield to the event loop, then go on where we left off.
-    QMutexLocker locker(&m_mutex);
+    std::unique_lock locker(m_mutex);
     if (m_channel)
         schedule();
 }
 
 void ForEachRunner::finishBatch(Batch &b) {
     if (b.events) {
-        QMutexLocker locker(&m_mutex);
+        std::unique_lock locker(m_mutex);
         if (m_channel)
             m_channel->emitEvents(b.events);
     }
@@ -128,7 +131,7 @@ void ForEachRunner::end(End how, std::exception_ptr error) {
 
 void ForEachRunner::contextDestroyed() {
     {
-        QMutexLocker locker(&m_mutex);
+        std::unique_lock locker(m_mutex);
         if (!m_channel)
             return;
         stopLocked();
@@ -138,7 +141,7 @@ void ForEachRunner::contextDestroyed() {
 
 void ForEachRunner::channelDestroyed() {
     {
-        QMutexLocker locker(&m_mutex);
+        std::unique_lock locker(m_mutex);
         if (!m_channel)
             return;
         // The channel's own connections go with it; its runner list is already empty.

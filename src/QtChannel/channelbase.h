@@ -286,7 +286,9 @@ private:
     QList<std::shared_ptr<detail::ForEachRunner>> m_runners;
     bool m_itemArmed = true;
     bool m_spaceArmed = true;
-    bool m_shutDown = false;
+    // Set under m_lock when destruction starts; read by forEach runners to tell "finished"
+    // from "destroyed".
+    std::atomic<bool> m_shutDown{false};
 };
 
 } // namespace QtChannel

@@ -8,9 +8,9 @@
 
 #include <QtCore/QFuture>
 #include <QtCore/QMetaObject>
-#include <QtCore/QRecursiveMutex>
 
 #include <memory>
+#include <mutex>
 
 QT_BEGIN_NAMESPACE
 class QObject;
@@ -71,7 +71,7 @@ private:
     void end(End how, std::exception_ptr error = {});
     void finishBatch(Batch &b);
 
-    QRecursiveMutex m_mutex;
+    std::recursive_mutex m_mutex;     // std, not QRecursiveMutex: ThreadSanitizer sees it
     ChannelBase *m_channel;           // guarded by m_mutex; null once stopped
     QObject *const m_context;         // immutable; only dereferenced in its own thread
     QFutureInterface<void> m_promise; // thread-safe by itself
