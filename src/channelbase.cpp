@@ -3,6 +3,7 @@
 
 #include "QtChannel/detail/foreach.h"
 
+#include <QtCore/QMetaMethod>
 #include <QtCore/QThread>
 
 #include <stdexcept>
@@ -41,10 +42,17 @@ static QObject *checkedParent(qsizetype capacity, QObject *parent) {
     return parent;
 }
 
+static constexpr bool isPowerOfTwo(qsizetype n) {
+    return n > 0 && (n & (n - 1)) == 0;
+}
+
 // The capacity is checked before QObject is constructed, so a bad one never gets a parent.
-ChannelBase::ChannelBase(qsizetype capacity, QObject *parent)
+ChannelBase::ChannelBase(qsizetype capacity, qsizetype ringSize, QObject *parent)
     : QObject(checkedParent(capacity, parent))
-    , m_capacity(capacity) {}
+    , m_capacity(capacity)
+    , m_ringSize(ringSize)
+    , m_ringMask(isPowerOfTwo(ringSize) ? quint64(ringSize - 1) : 0)
+    , m_ringPow2(isPowerOfTwo(ringSize)) {}
 
 ChannelBase::~ChannelBase() {
     // Channel<T>'s destructor has already shut the channel down; this covers only the case
@@ -64,13 +72,15 @@ bool ChannelBase::close() {
         if (isClosedLocked())
             return false;
         m_closed.store(true, std::memory_order_release);
+        m_flags.fetch_or(ClosedFlag, std::memory_order_seq_cst);
+        m_tail.fetch_or(ClosedBit, std::memory_order_seq_cst); // no put claims a slot any more
         b.events |= Batch::Closed;
         failAllLocked(m_putters, Outcome::Closed, b);
-        // Gets wait only while the buffer is empty, so no buffered item can reach them.
-        Q_ASSERT(m_getters.isEmpty() || size() == 0);
+        // Puts that claimed a slot just before still reach the gets that wait for them.
+        serveGettersLocked(b);
         failAllLocked(m_getters, Outcome::Closed, b);
-        if (size() == 0)
-            finishLocked(b);
+        syncFlagsLocked();
+        finishIfDrainedLocked(b);
     }
     finish(b);
     return true;
@@ -155,22 +165,50 @@ void ChannelBase::addGetterLocked(Waiter *w, Batch &b) {
     if (m_getters.needsSweep())
         sweepLocked(m_getters, b);
     m_getters.append(w);
-    m_itemArmed = true; // this get found nothing
-    if (m_capacity == 0 && m_spaceArmed) {
-        m_spaceArmed = false; // rendezvous: a waiting get is room for one put
-        b.events |= Batch::SpaceAvailable;
-    }
+    armItem(); // this get found nothing
+    if (m_capacity == 0)
+        spaceMade(b); // rendezvous: a waiting get is room for one put
 }
 
 void ChannelBase::addPutterLocked(Waiter *w, Batch &b) {
     if (m_putters.needsSweep())
         sweepLocked(m_putters, b);
     m_putters.append(w);
-    m_spaceArmed = true; // this put found no room
-    if (m_capacity == 0 && m_itemArmed) {
-        m_itemArmed = false; // rendezvous: a waiting put is an item to take
-        b.events |= Batch::ItemAvailable;
+    armSpace(); // this put found no room
+    if (m_capacity == 0)
+        itemArrived(b); // rendezvous: a waiting put is an item to take
+}
+
+void ChannelBase::announceGetsWaitingLocked() noexcept {
+    if (!(m_flags.load(std::memory_order_relaxed) & GetsWaiting)) {
+        m_flags.fetch_or(GetsWaiting, std::memory_order_seq_cst);
+        m_head.fetch_or(WaitBit, std::memory_order_seq_cst);
     }
+}
+
+void ChannelBase::announceBacklogLocked() noexcept {
+    if (!(m_flags.load(std::memory_order_relaxed) & Backlog)) {
+        m_flags.fetch_or(Backlog, std::memory_order_seq_cst);
+        m_tail.fetch_or(WaitBit, std::memory_order_seq_cst);
+    }
+}
+
+void ChannelBase::syncFlagsLocked() noexcept {
+    const quint32 flags = m_flags.load(std::memory_order_relaxed);
+    if ((flags & GetsWaiting) && m_getters.isEmpty()) {
+        m_head.fetch_and(~WaitBit, std::memory_order_seq_cst);
+        m_flags.fetch_and(~quint32(GetsWaiting), std::memory_order_seq_cst);
+    }
+    if ((flags & Backlog) && !hasBacklogLocked()) {
+        m_tail.fetch_and(~WaitBit, std::memory_order_seq_cst);
+        m_flags.fetch_and(~quint32(Backlog), std::memory_order_seq_cst);
+    }
+}
+
+void ChannelBase::finishIfDrainedLocked(Batch &b) {
+    if (isClosedLocked() && !isFinishedLocked() && ringCount() == 0 &&
+        m_overflowCount.load(std::memory_order_relaxed) == 0)
+        finishLocked(b);
 }
 
 void ChannelBase::failAllLocked(detail::WaiterList &list, Outcome outcome, Batch &b) {
@@ -191,6 +229,7 @@ ChannelBase::Outcome ChannelBase::block(Waiter &w, bool isGetter, QDeadlineTimer
         detail::Locker locker(m_lock);
         if (w.outcome == Outcome::Pending) {
             (isGetter ? m_getters : m_putters).remove(&w);
+            syncFlagsLocked();
             locker.unlock();
             m_blocked.fetch_sub(1, std::memory_order_release);
             return Outcome::Pending;
@@ -240,7 +279,9 @@ void ChannelBase::settle(Batch &b) {
         w = next;
     }
     b.first = nullptr;
-    for (auto &joiner : b.joiners) {
+    if (b.joiners.isEmpty())
+        return;
+    for (QFutureInterface<void> &joiner : b.joiners) { // detaches, so only when non-empty
         if (b.cancelJoiners)
             joiner.reportCanceled();
         joiner.reportFinished();
@@ -249,21 +290,20 @@ void ChannelBase::settle(Batch &b) {
 }
 
 void ChannelBase::emitEvents(quint8 events) {
-    if (events & Batch::SizeChanged)
-        Q_EMIT
-    sizeChanged(size());
+    events &= m_listened.load(std::memory_order_relaxed);
+    if (events & Batch::SizeChanged) {
+        const qsizetype n = size();
+        if (m_reportedSize.exchange(n, std::memory_order_relaxed) != n)
+            Q_EMIT sizeChanged(n);
+    }
     if (events & Batch::ItemAvailable)
-        Q_EMIT
-    itemAvailable();
+        Q_EMIT itemAvailable();
     if (events & Batch::SpaceAvailable)
-        Q_EMIT
-    spaceAvailable();
+        Q_EMIT spaceAvailable();
     if (events & Batch::Closed)
-        Q_EMIT
-    closed();
+        Q_EMIT closed();
     if (events & Batch::Finished)
-        Q_EMIT
-    finished();
+        Q_EMIT finished();
 }
 
 void ChannelBase::finishSlow(Batch &b) {
@@ -279,13 +319,14 @@ void ChannelBase::shutdownLocked(Batch &b) {
         return;
     m_shutDown.store(true, std::memory_order_release);
     m_closed.store(true, std::memory_order_release);
+    m_flags.fetch_or(ClosedFlag, std::memory_order_seq_cst);
+    m_tail.fetch_or(ClosedBit, std::memory_order_seq_cst);
     failAllLocked(m_putters, Outcome::Closed, b);
     failAllLocked(m_getters, Outcome::Closed, b);
     m_finished.store(true, std::memory_order_release);
     b.joiners.swap(m_joiners);
     b.cancelJoiners = true;
     b.runners.swap(m_runners);
-    m_size.store(0, std::memory_order_relaxed);
 }
 
 void ChannelBase::completeShutdown(Batch &b) {
@@ -296,6 +337,53 @@ void ChannelBase::completeShutdown(Batch &b) {
     // Threads woken from putBlocking()/getBlocking() still have to leave block().
     while (m_blocked.load(std::memory_order_acquire) != 0)
         QThread::yieldCurrentThread();
+}
+
+// The Batch::Event bit of one of our signals, 0 for any other; `index` gets its slot in
+// m_listeners.
+static quint8 eventOf(const QMetaMethod &signal, int *index) {
+    static const QMetaMethod ours[] = {
+        QMetaMethod::fromSignal(&ChannelBase::sizeChanged),
+        QMetaMethod::fromSignal(&ChannelBase::itemAvailable),
+        QMetaMethod::fromSignal(&ChannelBase::spaceAvailable),
+        QMetaMethod::fromSignal(&ChannelBase::closed),
+        QMetaMethod::fromSignal(&ChannelBase::finished),
+    };
+    for (int i = 0; i < 5; ++i) {
+        if (signal == ours[i]) {
+            *index = i;
+            return quint8(1u << i); // the order of Batch::Event
+        }
+    }
+    return 0;
+}
+static_assert(detail::Batch::SizeChanged == 1 && detail::Batch::ItemAvailable == 2 &&
+              detail::Batch::SpaceAvailable == 4 && detail::Batch::Closed == 8 &&
+              detail::Batch::Finished == 16);
+
+// May run in any thread, possibly with a Qt-internal lock held: only atomics here.
+void ChannelBase::connectNotify(const QMetaMethod &signal) {
+    int i;
+    if (const quint8 bit = eventOf(signal, &i)) {
+        m_listeners[i].fetch_add(1);
+        m_listened.fetch_or(bit);
+    }
+}
+
+void ChannelBase::disconnectNotify(const QMetaMethod &signal) {
+    if (!signal.isValid()) {
+        // disconnect() of everything: which of our signals lost receivers is unknown.
+        m_listenersUnknown.store(true);
+        m_listened.store(0xff);
+        return;
+    }
+    int i;
+    const quint8 bit = eventOf(signal, &i);
+    if (!bit || m_listeners[i].fetch_sub(1) != 1 || m_listenersUnknown.load())
+        return;
+    m_listened.fetch_and(quint8(~bit));
+    if (m_listeners[i].load() > 0) // a receiver connected meanwhile
+        m_listened.fetch_or(bit);
 }
 
 void ChannelBase::addRunner(std::shared_ptr<detail::ForEachRunner> runner) {

@@ -17,20 +17,9 @@
 #include <unistd.h>
 #endif
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#endif
+#include "QtChannel/detail/lock.h"
 
 namespace QtChannel::detail {
-
-// A hint to the CPU that this is a spin-wait loop.
-inline void cpuRelax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-    _mm_pause();
-#elif defined(__aarch64__)
-    asm volatile("yield" ::: "memory");
-#endif
-}
 
 #if defined(Q_OS_LINUX)
 // Sleeps while *word == expected, at most `timeoutNs` nanoseconds (negative: no limit).

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <memory>
 #include <optional>
+#include <type_traits>
 
 namespace TestUtil {
 
@@ -30,6 +31,24 @@ public:
 private:
     std::unique_ptr<int> m_value;
 };
+
+// A type whose move constructor may throw (it never does here), like many older classes:
+// the channel keeps such items out of its lock-free ring.
+class MayThrowMove {
+public:
+    explicit MayThrowMove(int v = 0)
+        : m_value(v) {}
+    MayThrowMove(const MayThrowMove &) = default;
+    MayThrowMove(MayThrowMove &&o) noexcept(false)
+        : m_value(o.m_value) {}
+    MayThrowMove &operator=(const MayThrowMove &) = default;
+    MayThrowMove &operator=(MayThrowMove &&) = default;
+    int value() const { return m_value; }
+
+private:
+    int m_value;
+};
+static_assert(!std::is_nothrow_move_constructible_v<MayThrowMove>);
 
 // Counts live instances, to prove the channel destroys what it owns and nothing more.
 class Counted {
@@ -75,6 +94,12 @@ template <> struct Item<MoveOnly> {
     static const char *name() { return "MoveOnly"; }
 };
 
+template <> struct Item<MayThrowMove> {
+    static MayThrowMove make(int v) { return MayThrowMove(v); }
+    static int value(const MayThrowMove &v) { return v.value(); }
+    static const char *name() { return "MayThrowMove"; }
+};
+
 // Waits, processing events, until `pred` holds. The deadline only bounds a failing test; a
 // passing one returns as soon as the condition is true.
 template <typename Pred> bool waitFor(Pred &&pred, int timeoutMs = 20000) {
@@ -98,6 +123,9 @@ template <typename Pred> bool waitFor(Pred &&pred, int timeoutMs = 20000) {
         if (QTest::currentTestFailed())                                                            \
             return;                                                                                \
         fn<TestUtil::MoveOnly>();                                                                  \
+        if (QTest::currentTestFailed())                                                            \
+            return;                                                                                \
+        fn<TestUtil::MayThrowMove>();                                                              \
     } while (false)
 
 } // namespace TestUtil

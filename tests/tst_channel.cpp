@@ -80,6 +80,8 @@ private Q_SLOTS:
     void pendingPutsAndGetsAcrossStyles();
     void snapshot();
     void hugeCapacityDoesNotPreallocate();
+    void bufferBeyondTheRing_data();
+    void bufferBeyondTheRing();
 
     // rendezvous
     void rendezvousTryPutNeedsAWaitingGet();
@@ -139,6 +141,7 @@ private Q_SLOTS:
 private:
     template <typename T> void tryPutTryGetFifoImpl();
     template <typename T> void pendingGetServedByPutImpl();
+    template <typename T> void bufferBeyondTheRingImpl(qsizetype capacity);
 };
 
 // --- construction ---------------------------------------------------------------------------
@@ -228,10 +231,10 @@ void tst_Channel::channelClosedException() {
 
 template <typename T> void tst_Channel::tryPutTryGetFifoImpl() {
     Channel<T> ch;
-    for (int i = 0; i < 100; ++i)
+    for (int i = 0; i < 3000; ++i) // more than the lock-free ring holds
         QCOMPARE(ch.tryPut(Item<T>::make(i)), PutResult::Ok);
-    QCOMPARE(ch.size(), 100);
-    for (int i = 0; i < 100; ++i) {
+    QCOMPARE(ch.size(), 3000);
+    for (int i = 0; i < 3000; ++i) {
         std::optional<T> item = ch.tryGet();
         QVERIFY(item);
         QCOMPARE(Item<T>::value(*item), i);
@@ -371,6 +374,60 @@ void tst_Channel::hugeCapacityDoesNotPreallocate() {
     QCOMPARE(ch.tryPut(1), PutResult::Ok);
     QVERIFY(!ch.isFull());
     QCOMPARE(ch.tryGet(), 1);
+}
+
+void tst_Channel::bufferBeyondTheRing_data() {
+    QTest::addColumn<qsizetype>("capacity");
+    QTest::newRow("1") << qsizetype(1);
+    QTest::newRow("3") << qsizetype(3);
+    QTest::newRow("4096") << qsizetype(4096);
+    QTest::newRow("5000") << qsizetype(5000);
+    QTest::newRow("unbounded") << Unbounded;
+}
+
+// Items cross the boundary between the lock-free ring and the buffer behind it many times,
+// in both directions: FIFO, exact capacity and size throughout.
+template <typename T> void tst_Channel::bufferBeyondTheRingImpl(qsizetype capacity) {
+    Channel<T> ch(capacity);
+    const int limit = capacity == Unbounded ? 6000 : int(capacity);
+    int next = 0, expected = 0;
+    for (int round = 0; round < 4; ++round) {
+        // fill to the limit
+        while (next - expected < limit) {
+            QCOMPARE(ch.tryPut(Item<T>::make(next)), PutResult::Ok);
+            ++next;
+            QCOMPARE(ch.size(), qsizetype(next - expected));
+        }
+        if (capacity != Unbounded) {
+            QVERIFY(ch.isFull());
+            QCOMPARE(ch.tryPut(Item<T>::make(-1)), PutResult::Full);
+        }
+        // take about two thirds, putting one back every third take
+        for (int i = 0; i < limit * 2 / 3; ++i) {
+            std::optional<T> item = ch.tryGet();
+            QVERIFY(item);
+            QCOMPARE(Item<T>::value(*item), expected);
+            ++expected;
+            if (i % 3 == 0) {
+                QCOMPARE(ch.tryPut(Item<T>::make(next)), PutResult::Ok);
+                ++next;
+            }
+        }
+    }
+    while (std::optional<T> item = ch.tryGet()) {
+        QCOMPARE(Item<T>::value(*item), expected);
+        ++expected;
+    }
+    QCOMPARE(expected, next);
+    QCOMPARE(ch.size(), 0);
+}
+
+void tst_Channel::bufferBeyondTheRing() {
+    QFETCH(qsizetype, capacity);
+    bufferBeyondTheRingImpl<int>(capacity);
+    if (QTest::currentTestFailed())
+        return;
+    bufferBeyondTheRingImpl<TestUtil::MayThrowMove>(capacity);
 }
 
 // --- rendezvous -----------------------------------------------------------------------------

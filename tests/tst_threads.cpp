@@ -100,7 +100,8 @@ void tst_Threads::blockingProducersConsumers_data() {
     QTest::addColumn<qsizetype>("capacity");
     QTest::addColumn<int>("producers");
     QTest::addColumn<int>("consumers");
-    for (qsizetype capacity : {Unbounded, qsizetype(0), qsizetype(1), qsizetype(16)}) {
+    for (qsizetype capacity :
+         {Unbounded, qsizetype(0), qsizetype(1), qsizetype(16), qsizetype(5000)}) {
         for (int producers : {1, 3}) {
             for (int consumers : {1, 3}) {
                 QTest::addRow("cap%lld-p%d-c%d", qlonglong(capacity), producers, consumers)
@@ -159,6 +160,9 @@ void tst_Threads::blockingProducersConsumers() {
     if (QTest::currentTestFailed())
         return;
     blockingImpl<MoveOnly>(capacity, producers, consumers, n / 4);
+    if (QTest::currentTestFailed())
+        return;
+    blockingImpl<TestUtil::MayThrowMove>(capacity, producers, consumers, n / 4);
 }
 
 void tst_Threads::everyStyleAtOnce_data() {

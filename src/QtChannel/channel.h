@@ -8,9 +8,13 @@
 #include <QtCore/QDeadlineTimer>
 #include <QtCore/QFuture>
 #include <QtCore/QList>
+#include <QtCore/QMutexLocker>
 
+#include <algorithm>
+#include <cstddef>
 #include <functional>
 #include <memory>
+#include <new>
 #include <optional>
 #include <stdexcept>
 #include <type_traits>
@@ -31,12 +35,11 @@ namespace QtChannel {
  * it is *finished*, for ever, so join() means "all the work that could ever appear here is
  * done". Items can be put and taken in three styles, which mix freely on one channel:
  *
- * | style | put | get | when it has to wait |
- * |---|---|---|---|
- * | futures | put() | get() | returns a pending QFuture |
- * | non-waiting | tryPut() | tryGet() | returns PutResult::Full / `std::nullopt` |
- * | blocking (worker threads) | putBlocking() | getBlocking() | blocks the thread, with a deadline
- * |
+ * | style                     | put           | get           | when it has to wait       |
+ * |---------------------------|---------------|---------------|---------------------------|
+ * | futures                   | put()         | get()         | returns a pending QFuture |
+ * | non-waiting               | tryPut()      | tryGet()      | Full / `std::nullopt`     |
+ * | blocking (worker threads) | putBlocking() | getBlocking() | blocks, with a deadline   |
  *
  * and an event-loop consumer, forEach(), that calls a function for every item in a QObject's
  * thread until the channel is finished.
@@ -47,15 +50,17 @@ namespace QtChannel {
  * lock is held while user code (slots, continuations, callbacks) runs, so such code may call
  * back into the channel.
  *
- * **Cost.** put and get are O(1). tryPut(), tryGet() and blocking calls that do not wait
- * allocate nothing once the buffer has grown to its working size. A pending future costs one
- * allocation by the channel plus Qt's own for the future.
+ * **Cost.** put and get are O(1). When nobody has to wait, a put and a get meet in a lock-free
+ * ring and never take the channel's lock; tryPut(), tryGet() and blocking calls that do not
+ * wait allocate nothing. A pending future costs one allocation by the channel plus Qt's own
+ * for the future. Memory: a bounded channel of capacity n ≤ 4096 allocates its n slots on first
+ * use; an unbounded or larger one allocates 1024 slots and grows a second buffer behind them
+ * as needed.
  *
- * **T** must be move-constructible; copyable types may be put by const reference. If T's move
- * constructor can throw, the channel copies where it can (as std::vector does), and an
- * exception thrown while moving an item fails the operation that owns the item: the caller of
- * put/tryPut/putBlocking, or, for an item waiting in a pending put, that put. Nothing else
- * changes and no item is lost.
+ * **T** must be move-constructible; copyable types may be put by const reference. Types whose
+ * move constructor may throw bypass the lock-free ring. If moving an item throws, the
+ * operation that owns the item fails: the caller of put/tryPut/putBlocking, or, for an item
+ * waiting in a pending put, that put. Nothing else changes and no item is lost.
  *
  * Examples: examples/01-pipeline/main.cpp, examples/02-futures/main.cpp.
  *
@@ -66,17 +71,29 @@ template <typename T> class Channel : public ChannelBase {
     static_assert(!std::is_reference_v<T>, "QtChannel::Channel<T>: T must not be a reference");
     static_assert(!std::is_const_v<T>, "QtChannel::Channel<T>: T must not be const");
 
+    // Items move through the lock-free ring only if moving them cannot throw: a transfer that
+    // has claimed a slot cannot be undone.
+    static constexpr bool UsesRing =
+        std::is_nothrow_move_constructible_v<T> && std::is_nothrow_destructible_v<T>;
+    static constexpr qsizetype MaxRing = 4096;
+    static constexpr qsizetype UnboundedRing = 1024;
+    static constexpr qsizetype ringSizeFor(qsizetype capacity) {
+        if (!UsesRing || capacity == 0 || capacity < Unbounded)
+            return 0;
+        return capacity == Unbounded ? UnboundedRing : std::min(capacity, MaxRing);
+    }
+
 public:
     //! The item type.
     using value_type = T;
 
     /*!
      * \param capacity Unbounded (the default), 0 for a rendezvous channel (a put completes only
-     * when a get takes its item), or the bound n ≥ 1. No storage is allocated up front.
+     * when a get takes its item), or the bound n ≥ 1. Nothing is allocated until first use.
      * \throws std::invalid_argument for any other negative capacity.
      */
     explicit Channel(qsizetype capacity = Unbounded, QObject *parent = nullptr)
-        : ChannelBase(capacity, parent) {}
+        : ChannelBase(capacity, ringSizeFor(capacity), parent) {}
 
     //! Closes the channel; see ChannelBase::~ChannelBase().
     ~Channel() override {
@@ -85,9 +102,13 @@ public:
         {
             detail::Locker locker(m_lock);
             shutdownLocked(b);
-            doomed.swap(m_buffer);
+            doomed.swap(m_overflow);
+            setOverflowCountLocked(0);
+            destroyRingItemsLocked();
         }
         completeShutdown(b);
+        if (Cell *cells = static_cast<Cell *>(m_cells.load(std::memory_order_acquire)))
+            delete[] cells;
     }
 
     Channel(const Channel &) = delete;
@@ -106,18 +127,23 @@ public:
      */
     QFuture<void> put(T item) {
         Batch b;
+        if (pushFast(item, b) == Fast::Done) {
+            finish(b);
+            return QtFuture::makeReadyFuture();
+        }
         QFuture<void> pending;
         bool accepted;
         {
             detail::Locker locker(m_lock);
             if (isClosedLocked())
                 return QtFuture::makeExceptionalFuture<void>(detail::closedError());
-            accepted = offerLocked(std::move(item), b);
+            accepted = putLocked(item, b);
             if (!accepted) {
                 auto *w = new detail::FuturePutWaiter<T>(std::move(item));
                 pending = w->promise.future();
                 addPutterLocked(w, b);
             }
+            syncFlagsLocked();
         }
         finish(b);
         return accepted ? QtFuture::makeReadyFuture() : pending;
@@ -138,15 +164,21 @@ public:
         std::optional<T> item;
         Batch b;
         QFuture<T> pending;
-        {
+        if (popFast(item, b) != Fast::Done) {
             detail::Locker locker(m_lock);
-            if (!takeLocked(item, b)) {
-                if (isClosedLocked())
+            if (!takeFirstInLineLocked(item, b)) {
+                if (isClosedLocked()) {
+                    finishIfDrainedLocked(b);
+                    syncFlagsLocked();
+                    locker.unlock();
+                    finish(b);
                     return QtFuture::makeExceptionalFuture<T>(detail::closedError());
+                }
                 auto *w = new detail::FutureGetWaiter<T>;
                 pending = w->promise.future();
                 addGetterLocked(w, b);
             }
+            syncFlagsLocked();
         }
         finish(b);
         return item ? readyFuture(std::move(*item)) : pending;
@@ -158,9 +190,12 @@ public:
      * is waiting), PutResult::Ok otherwise. On Full and Closed `item` is untouched.
      * Thread-safe, never blocks, allocates nothing once the buffer has grown.
      */
-    PutResult tryPut(const T &item) { return tryPutImpl(item); }
+    PutResult tryPut(const T &item) {
+        T copy(item); // a copy that throws must not happen after a slot was claimed
+        return tryPutImpl(copy);
+    }
     //! \overload The item is moved from only when the result is PutResult::Ok.
-    PutResult tryPut(T &&item) { return tryPutImpl(std::move(item)); }
+    PutResult tryPut(T &&item) { return tryPutImpl(item); }
 
     /*!
      * Takes the oldest item if one is available (rendezvous: from a waiting put). Returns
@@ -170,11 +205,7 @@ public:
     std::optional<T> tryGet() {
         std::optional<T> item;
         Batch b;
-        {
-            detail::Locker locker(m_lock);
-            if (!takeLocked(item, b))
-                nothingToTakeLocked();
-        }
+        takeImpl(item, b);
         finish(b);
         return item;
     }
@@ -192,12 +223,9 @@ public:
                           QDeadlineTimer deadline = QDeadlineTimer(QDeadlineTimer::Forever)) {
         return putBlockingImpl(item, deadline);
     }
-    //! \overload The item is copied only when it is accepted.
+    //! \overload The item is copied first.
     PutResult putBlocking(const T &item,
                           QDeadlineTimer deadline = QDeadlineTimer(QDeadlineTimer::Forever)) {
-        const PutResult result = tryPutImpl(item);
-        if (result != PutResult::Full || deadline.hasExpired())
-            return result;
         T copy(item);
         return putBlockingImpl(copy, deadline);
     }
@@ -214,20 +242,37 @@ public:
     getBlocking(QDeadlineTimer deadline = QDeadlineTimer(QDeadlineTimer::Forever)) {
         std::optional<T> item;
         Batch b;
+        // An item is often a moment away: spin on the ring before going to sleep.
+        for (int spins = 0;; ++spins) {
+            const Fast fast = popFast(item, b);
+            if (fast == Fast::Done) {
+                finish(b);
+                return item;
+            }
+            if (fast == Fast::Slow || spins == SpinTries || !quietRing())
+                break;
+            detail::cpuRelax();
+        }
         detail::Parker parker;
         detail::BlockingGetWaiter<T> w(&parker, &item);
         {
             detail::Locker locker(m_lock);
-            if (takeLocked(item, b)) {
+            if (takeFirstInLineLocked(item, b)) {
+                syncFlagsLocked();
                 locker.unlock();
                 finish(b);
                 return item;
             }
-            nothingToTakeLocked();
-            if (isClosedLocked() || deadline.hasExpired())
+            if (isClosedLocked() || deadline.hasExpired()) {
+                finishIfDrainedLocked(b);
+                syncFlagsLocked();
+                locker.unlock();
+                finish(b);
                 return item;
+            }
             addGetterLocked(&w, b);
             beginBlockingLocked();
+            syncFlagsLocked();
         }
         finish(b);
         block(w, /*isGetter=*/true, deadline); // fills `item` when served
@@ -259,18 +304,48 @@ public:
     }
 
     /*!
-     * A copy of the buffered items, oldest first, without taking them. Thread-safe; copies
-     * under the lock, so keep it for small channels or diagnostics.
+     * A copy of the buffered items, oldest first, without taking them. Thread-safe; it holds
+     * the channel still while it copies, so keep it for small channels and diagnostics.
      */
     QList<T> snapshot() const requires std::is_copy_constructible_v<T> {
         QList<T> items;
         detail::Locker locker(m_lock);
-        items.reserve(m_buffer.size());
-        m_buffer.forEach([&items](const T &item) { items.append(item); });
+        // Freeze the ring: while both wait bits are set, no fast operation claims a slot.
+        const quint64 headBit = m_head.fetch_or(WaitBit, std::memory_order_seq_cst) & WaitBit;
+        const quint64 tailBit = m_tail.fetch_or(WaitBit, std::memory_order_seq_cst) & WaitBit;
+        if (Cell *cells = static_cast<Cell *>(m_cells.load(std::memory_order_acquire))) {
+            const quint64 tail = ticketOf(m_tail.load(std::memory_order_seq_cst));
+            for (quint64 t = ticketOf(m_head.load(std::memory_order_seq_cst)); t < tail; ++t) {
+                Cell &cell = cells[ringSlot(t)];
+                for (detail::Backoff backoff;
+                     cell.seq.load(std::memory_order_acquire) != 2 * t + 1;)
+                    backoff.pause(); // a put that claimed the slot before the freeze
+                items.append(*cell.item());
+            }
+        }
+        m_overflow.forEach([&items](const T &item) { items.append(item); });
+        if (!headBit)
+            m_head.fetch_and(~WaitBit, std::memory_order_seq_cst);
+        if (!tailBit)
+            m_tail.fetch_and(~WaitBit, std::memory_order_seq_cst);
         return items;
     }
 
 private:
+    // One slot of the ring (Vyukov's bounded MPMC queue): `seq` says whose turn it is. A put
+    // with ticket t may fill it when seq == 2t, a get with ticket t may empty it when
+    // seq == 2t + 1, and emptying it sets seq to 2(t + ring size), the next lap's put. (Doubled
+    // so that a ring of one slot works too: Vyukov's t / t + 1 needs two.)
+    struct Cell {
+        std::atomic<quint64> seq;
+        alignas(T) std::byte storage[sizeof(T)];
+        T *item() noexcept { return std::launder(reinterpret_cast<T *>(storage)); }
+    };
+
+    enum class Fast : quint8 { Done, Full, Empty, Slow };
+    // Spins of getBlocking()/putBlocking() on the ring before they sleep.
+    static constexpr int SpinTries = 64;
+
     template <typename F> class Runner final : public detail::ForEachRunner {
     public:
         template <typename G>
@@ -280,7 +355,7 @@ private:
 
     private:
         bool take(ChannelBase *channel, Batch &b) override {
-            return static_cast<Channel *>(channel)->takeDeferred(m_item, b);
+            return static_cast<Channel *>(channel)->takeImpl(m_item, b);
         }
         void call() override {
             T item(std::move(*m_item));
@@ -292,25 +367,411 @@ private:
         std::optional<T> m_item; // between take() and call(), in the context's thread
     };
 
-    // A take for forEach: nothing is settled or emitted; that is left to the runner.
-    bool takeDeferred(std::optional<T> &item, Batch &b) {
-        detail::Locker locker(m_lock);
+    // --- the lock-free fast paths ------------------------------------------------------------
+
+    // Puts `item` into the ring without the lock. Done: it was moved in. Full: the ring is
+    // full. Slow: the lock must decide (closed, puts or items waiting, ring not allocated).
+    Fast pushFast(T &item, Batch &b) {
+        if constexpr (!UsesRing) {
+            Q_UNUSED(item);
+            Q_UNUSED(b);
+            return Fast::Slow;
+        } else {
+            Cell *cells = static_cast<Cell *>(m_cells.load(std::memory_order_acquire));
+            if (!cells)
+                return Fast::Slow; // no ring (rendezvous), or not allocated yet
+            if (m_flags.load(std::memory_order_relaxed) & GetsWaiting)
+                return Fast::Slow; // hand the item straight to the get that waits
+            quint64 t = m_tail.load(std::memory_order_relaxed);
+            for (;;) {
+                if (t & (WaitBit | ClosedBit))
+                    return Fast::Slow;
+                Cell &cell = cells[ringSlot(t)];
+                const qint64 diff = qint64(cell.seq.load(std::memory_order_acquire) - 2 * t);
+                if (diff == 0) {
+                    if (m_tail.compare_exchange_weak(t, t + 1, std::memory_order_seq_cst,
+                                                     std::memory_order_relaxed)) {
+                        // Read after the claim: a get that announced itself before it is seen
+                        // here, and one that announces itself later sees the claim.
+                        const quint32 flags = m_flags.load(std::memory_order_seq_cst);
+                        const bool armed = m_itemArmed.load(std::memory_order_seq_cst);
+                        ::new (static_cast<void *>(cell.storage)) T(std::move(item));
+                        cell.seq.store(2 * t + 1, std::memory_order_release);
+                        afterPush(flags, armed, b);
+                        return Fast::Done;
+                    }
+                } else if (diff < 0) {
+                    return Fast::Full; // the slot still holds the previous lap's item
+                } else {
+                    t = m_tail.load(std::memory_order_relaxed);
+                }
+            }
+        }
+    }
+
+    // Takes the oldest item from the ring without the lock. Done: it is in `item`. Empty: the
+    // ring has no item ready. Slow: gets are waiting, who go first.
+    Fast popFast(std::optional<T> &item, Batch &b) {
+        if constexpr (!UsesRing) {
+            Q_UNUSED(item);
+            Q_UNUSED(b);
+            return Fast::Empty;
+        } else {
+            Cell *cells = static_cast<Cell *>(m_cells.load(std::memory_order_acquire));
+            if (!cells)
+                return Fast::Empty;
+            quint64 h = m_head.load(std::memory_order_relaxed);
+            for (;;) {
+                if (h & WaitBit)
+                    return Fast::Slow;
+                Cell &cell = cells[ringSlot(h)];
+                const qint64 diff = qint64(cell.seq.load(std::memory_order_acquire) - (2 * h + 1));
+                if (diff == 0) {
+                    if (m_head.compare_exchange_weak(h, h + 1, std::memory_order_seq_cst,
+                                                     std::memory_order_relaxed)) {
+                        const quint32 flags = m_flags.load(std::memory_order_seq_cst);
+                        const bool armed = m_spaceArmed.load(std::memory_order_seq_cst);
+                        item.emplace(std::move(*cell.item()));
+                        cell.item()->~T();
+                        cell.seq.store(2 * (h + quint64(m_ringSize)), std::memory_order_release);
+                        afterPop(flags, armed, b);
+                        return Fast::Done;
+                    }
+                } else if (diff < 0) {
+                    return Fast::Empty; // nothing there, or a put is still filling it
+                } else {
+                    h = m_head.load(std::memory_order_relaxed);
+                }
+            }
+        }
+    }
+
+    // True when the fast paths alone decide: nothing waits behind the ring, no get waits, and
+    // the channel is open.
+    bool quietRing() const noexcept {
+        return m_ringSize > 0 && m_flags.load(std::memory_order_relaxed) == 0;
+    }
+
+    void afterPush(quint32 flags, bool armed, Batch &b) {
+        b.events |= Batch::SizeChanged;
+        if (flags & GetsWaiting) {
+            // A get announced itself while we claimed the slot: hand it the ring's items.
+            detail::Locker locker(m_lock);
+            serveGettersLocked(b);
+            syncFlagsLocked();
+            if (ringCount() == 0)
+                return; // all taken: nothing to announce
+        }
+        itemArrived(b, armed);
+    }
+
+    void afterPop(quint32 flags, bool armed, Batch &b) {
+        b.events |= Batch::SizeChanged;
+        if (flags & (Backlog | ClosedFlag)) {
+            detail::Locker locker(m_lock);
+            refillLocked(b); // move what waits behind the ring into the room just made
+            if (hasRoomLocked())
+                spaceMade(b);
+            finishIfDrainedLocked(b);
+            syncFlagsLocked();
+        } else {
+            spaceMade(b, armed);
+        }
+    }
+
+    // --- the ring under the lock -------------------------------------------------------------
+    // The slow paths use the ring with the same compare-and-swap protocol as the fast ones, but
+    // ignore the wait bits (the lock orders them) and wait for fast operations that claimed a
+    // slot and have not yet filled or emptied it.
+
+    Cell *cellsLocked() {
+        Q_ASSERT(m_ringSize > 0);
+        if (auto *cells = static_cast<Cell *>(m_cells.load(std::memory_order_relaxed)))
+            return cells;
+        auto *cells = new Cell[size_t(m_ringSize)];
+        for (qsizetype i = 0; i < m_ringSize; ++i)
+            cells[i].seq.store(2 * quint64(i), std::memory_order_relaxed);
+        m_cells.store(cells, std::memory_order_release);
+        return cells;
+    }
+
+    // Moves `item` into the ring if it has room. Never throws once the ring exists.
+    bool pushLocked(T &item) {
+        if constexpr (!UsesRing) {
+            Q_UNUSED(item);
+            return false;
+        } else {
+            if (m_ringSize == 0)
+                return false;
+            Cell *cells = cellsLocked();
+            quint64 t = m_tail.load(std::memory_order_seq_cst);
+            for (detail::Backoff backoff;;) {
+                const quint64 ticket = ticketOf(t);
+                if (ticket - ticketOf(m_head.load(std::memory_order_seq_cst)) >=
+                    quint64(m_ringSize))
+                    return false;
+                Cell &cell = cells[ringSlot(ticket)];
+                if (cell.seq.load(std::memory_order_acquire) != 2 * ticket) {
+                    backoff.pause(); // a get claimed the slot's old item and is moving it out
+                    t = m_tail.load(std::memory_order_seq_cst);
+                    continue;
+                }
+                if (m_tail.compare_exchange_weak(t, t + 1, std::memory_order_seq_cst)) {
+                    ::new (static_cast<void *>(cell.storage)) T(std::move(item));
+                    cell.seq.store(2 * ticket + 1, std::memory_order_release);
+                    return true;
+                }
+            }
+        }
+    }
+
+    // Moves the ring's oldest item into `item`, if it has one.
+    bool popLocked(std::optional<T> &item) {
+        if constexpr (!UsesRing) {
+            Q_UNUSED(item);
+            return false;
+        } else {
+            Cell *cells = static_cast<Cell *>(m_cells.load(std::memory_order_relaxed));
+            if (!cells)
+                return false;
+            quint64 h = m_head.load(std::memory_order_seq_cst);
+            for (detail::Backoff backoff;;) {
+                const quint64 ticket = ticketOf(h);
+                if (ticketOf(m_tail.load(std::memory_order_seq_cst)) <= ticket)
+                    return false;
+                Cell &cell = cells[ringSlot(ticket)];
+                if (cell.seq.load(std::memory_order_acquire) != 2 * ticket + 1) {
+                    backoff.pause(); // a put claimed the slot and is still filling it
+                    h = m_head.load(std::memory_order_seq_cst);
+                    continue;
+                }
+                if (m_head.compare_exchange_weak(h, h + 1, std::memory_order_seq_cst)) {
+                    item.emplace(std::move(*cell.item()));
+                    cell.item()->~T();
+                    cell.seq.store(2 * (ticket + quint64(m_ringSize)), std::memory_order_release);
+                    return true;
+                }
+            }
+        }
+    }
+
+    void destroyRingItemsLocked() noexcept {
+        if (auto *cells = static_cast<Cell *>(m_cells.load(std::memory_order_relaxed))) {
+            const quint64 head = ticketOf(m_head.load(std::memory_order_seq_cst));
+            const quint64 tail = ticketOf(m_tail.load(std::memory_order_seq_cst));
+            for (quint64 t = head; t < tail; ++t)
+                cells[ringSlot(t)].item()->~T();
+            m_head.store(m_head.load(std::memory_order_relaxed) + (tail - head),
+                         std::memory_order_seq_cst);
+        }
+    }
+
+    // --- the slow paths, under the lock --------------------------------------------------------
+    // The order of the buffered items is: the ring, then the overflow behind it, then the
+    // items of waiting puts.
+
+    // Takes the oldest buffered item (rendezvous: a waiting put's), and refills.
+    bool takeLocked(std::optional<T> &item, Batch &b) {
+        if (popLocked(item)) {
+        } else if (!m_overflow.isEmpty()) {
+            item.emplace(std::move_if_noexcept(m_overflow.front())); // may throw: unchanged
+            m_overflow.popFront();
+            setOverflowCountLocked(m_overflow.size());
+        } else {
+            while (Waiter *w = firstPutterLocked(b)) {
+                try {
+                    item.emplace(
+                        std::move_if_noexcept(*static_cast<detail::PutWaiter<T> *>(w)->item));
+                } catch (...) {
+                    failedPutterLocked(w, std::current_exception(), b);
+                    continue;
+                }
+                servedPutterLocked(w, b);
+                return true; // rendezvous: no buffer to change
+            }
+            return false;
+        }
+        b.events |= Batch::SizeChanged;
+        if (hasBacklogLocked())
+            refillLocked(b);
+        if (hasRoomLocked())
+            spaceMade(b);
+        finishIfDrainedLocked(b);
+        return true;
+    }
+
+    // takeLocked() for a take that arrives now: gets already waiting go first.
+    bool takeFirstInLineLocked(std::optional<T> &item, Batch &b) {
+        serveGettersLocked(b);
+        if (hasGettersLocked())
+            return false;
         if (takeLocked(item, b))
             return true;
-        nothingToTakeLocked();
+        // Nothing: announce a waiting get, then look once more. A put that claimed a slot
+        // before the announcement is seen now; one after it sees the announcement.
+        announceGetsWaitingLocked();
+        armItem();
+        return takeLocked(item, b);
+    }
+
+    // Moves what waits behind the ring into the ring's free slots, oldest first: the overflow,
+    // then the items of waiting puts (into the ring, or the overflow if it has room).
+    void refillLocked(Batch &b) {
+        while (!m_overflow.isEmpty() && pushLocked(m_overflow.front())) {
+            m_overflow.popFront();
+            setOverflowCountLocked(m_overflow.size());
+        }
+        while (Waiter *w = firstPutterLocked(b)) {
+            T &source = *static_cast<detail::PutWaiter<T> *>(w)->item;
+            if (m_overflow.isEmpty() && pushLocked(source)) {
+                servedPutterLocked(w, b);
+                continue;
+            }
+            if (!overflowHasRoomLocked())
+                return;
+            try {
+                m_overflow.push(std::move_if_noexcept(source), capacity());
+            } catch (...) {
+                failedPutterLocked(w, std::current_exception(), b);
+                continue;
+            }
+            setOverflowCountLocked(m_overflow.size());
+            servedPutterLocked(w, b);
+        }
+    }
+
+    // Accepts `item` without waiting: to the first waiting get, else into the ring, else into
+    // the overflow. False (item untouched) if it has to wait; the backlog is then announced.
+    bool putLocked(T &item, Batch &b) {
+        serveGettersLocked(b);
+        while (Waiter *w = firstGetterLocked(b)) {
+            if (detail::deliver<T>(w, std::move(item))) {
+                servedGetterLocked(w, b);
+                return true;
+            }
+            canceledGetterLocked(w, b); // canceled as we handed over; the item is untouched
+        }
+        if (!hasBacklogLocked()) {
+            if (pushLocked(item)) {
+                b.events |= Batch::SizeChanged;
+                itemArrived(b);
+                return true;
+            }
+            // Full: announce the backlog, then look once more. A get that claimed a slot before
+            // the announcement is seen now; one after it sees the announcement and refills.
+            announceBacklogLocked();
+            if (pushLocked(item)) {
+                b.events |= Batch::SizeChanged;
+                itemArrived(b);
+                return true;
+            }
+        }
+        if (!hasPuttersLocked() && overflowHasRoomLocked()) {
+            announceBacklogLocked();
+            m_overflow.push(std::move_if_noexcept(item), capacity()); // may throw: unchanged
+            setOverflowCountLocked(m_overflow.size());
+            b.events |= Batch::SizeChanged;
+            itemArrived(b);
+            return true;
+        }
+        announceBacklogLocked();
+        armSpace();
         return false;
     }
 
-    template <typename U> PutResult tryPutImpl(U &&item) {
+    // Hands buffered items to the gets that wait, oldest first. A future get is checked for
+    // cancellation under its own mutex, so an item is never taken for a get that cannot keep
+    // it.
+    void serveGettersLocked(Batch &b) override {
+        while (Waiter *w = firstGetterLocked(b)) {
+            if (w->parker) {
+                if (!takeLocked(*static_cast<detail::BlockingGetWaiter<T> *>(w)->slot, b))
+                    return;
+                servedGetterLocked(w, b);
+                continue;
+            }
+            QFutureInterface<T> &promise = static_cast<detail::FutureGetWaiter<T> *>(w)->promise;
+            {
+                QMutexLocker futureLocker(&promise.mutex());
+                if (!promise.queryState(QFutureInterfaceBase::Canceled)) {
+                    std::optional<T> item;
+                    if (!takeLocked(item, b))
+                        return;
+                    // QFutureInterface<T>::reportAndMoveResult(), with its mutex already held.
+                    QtPrivate::ResultStoreBase &store = promise.resultStoreBase();
+                    const int before = store.count();
+                    const int index = store.moveResult(-1, std::move(*item));
+                    if (index != -1 && (!store.filterMode() || before < store.count()))
+                        promise.reportResultsReady(index, store.count());
+                    futureLocker.unlock();
+                    servedGetterLocked(w, b);
+                    continue;
+                }
+            }
+            canceledGetterLocked(w, b);
+        }
+    }
+
+    // --- whole operations ------------------------------------------------------------------------
+
+    // A take that never waits; its follow-up work stays in `b` (tryGet() and forEach()).
+    bool takeImpl(std::optional<T> &item, Batch &b) {
+        Fast fast = popFast(item, b);
+        if (fast == Fast::Done)
+            return true;
+        if (fast == Fast::Empty && quietRing()) {
+            // Arm the notification, then look once more: a put that claimed a slot before
+            // arming is counted in the ring (we wait for it to fill its slot); one after it
+            // sees the arming and notifies.
+            armItem();
+            for (detail::Backoff backoff; ringCount() > 0; backoff.pause()) {
+                fast = popFast(item, b);
+                if (fast == Fast::Done)
+                    return true;
+                if (fast == Fast::Slow || !quietRing())
+                    break;
+            }
+            if (fast == Fast::Empty && ringCount() == 0)
+                return false;
+        }
+        detail::Locker locker(m_lock);
+        serveGettersLocked(b);
+        bool taken = !hasGettersLocked() && takeLocked(item, b);
+        if (!taken && !hasGettersLocked()) {
+            armItem();
+            taken = takeLocked(item, b);
+        }
+        finishIfDrainedLocked(b);
+        syncFlagsLocked();
+        return taken;
+    }
+
+    PutResult tryPutImpl(T &item) {
         Batch b;
+        for (;;) {
+            const Fast fast = pushFast(item, b);
+            if (fast == Fast::Done) {
+                finish(b);
+                return PutResult::Ok;
+            }
+            if (fast == Fast::Slow || capacity() != m_ringSize)
+                break; // the lock decides, and room may be behind the ring
+            // Full: arm the notification, then look once more. A get that claimed a slot
+            // before arming is seen now (we wait for it to empty it); one after it sees the
+            // arming and notifies.
+            armSpace();
+            if (ringCount() >= m_ringSize)
+                return PutResult::Full;
+            detail::cpuRelax();
+        }
         {
             detail::Locker locker(m_lock);
             if (isClosedLocked())
                 return PutResult::Closed;
-            if (!offerLocked(std::forward<U>(item), b)) {
-                noRoomLocked();
+            const bool accepted = putLocked(item, b);
+            syncFlagsLocked();
+            if (!accepted)
                 return PutResult::Full;
-            }
         }
         finish(b);
         return PutResult::Ok;
@@ -318,20 +779,32 @@ private:
 
     PutResult putBlockingImpl(T &item, QDeadlineTimer deadline) {
         Batch b;
+        for (int spins = 0;; ++spins) {
+            const Fast fast = pushFast(item, b);
+            if (fast == Fast::Done) {
+                finish(b);
+                return PutResult::Ok;
+            }
+            if (fast == Fast::Slow || spins == SpinTries || !quietRing())
+                break;
+            detail::cpuRelax();
+        }
         detail::Parker parker;
         detail::BlockingPutWaiter<T> w(&parker, &item);
         {
             detail::Locker locker(m_lock);
             if (isClosedLocked())
                 return PutResult::Closed;
-            if (offerLocked(std::move(item), b)) {
+            if (putLocked(item, b)) {
+                syncFlagsLocked();
                 locker.unlock();
                 finish(b);
                 return PutResult::Ok;
             }
-            noRoomLocked();
-            if (deadline.hasExpired())
+            if (deadline.hasExpired()) {
+                syncFlagsLocked();
                 return PutResult::Full;
+            }
             addPutterLocked(&w, b);
             beginBlockingLocked();
         }
@@ -348,65 +821,6 @@ private:
         }
     }
 
-    // Offers an item without waiting: to the first pending get, else into the buffer.
-    // Returns false, leaving `item` untouched, if neither can take it.
-    template <typename U> bool offerLocked(U &&item, Batch &b) {
-        while (Waiter *w = firstGetterLocked(b)) {
-            if (detail::deliver<T>(w, std::forward<U>(item))) {
-                servedGetterLocked(w, b);
-                return true;
-            }
-            canceledGetterLocked(w, b); // canceled as we handed over; the item is untouched
-        }
-        if (!hasRoomLocked(m_buffer.size()))
-            return false;
-        m_buffer.push(std::forward<U>(item), capacity());
-        bufferChangedLocked(m_buffer.size(), b);
-        return true;
-    }
-
-    // Takes the oldest item into `item`: from the buffer (refilling it from pending puts), or
-    // on a rendezvous channel straight from a pending put. False if there is none.
-    bool takeLocked(std::optional<T> &item, Batch &b) {
-        if (!m_buffer.isEmpty()) {
-            item.emplace(std::move_if_noexcept(m_buffer.front()));
-            m_buffer.popFront();
-            if (hasPuttersLocked())
-                refillLocked(b);
-            bufferChangedLocked(m_buffer.size(), b);
-            return true;
-        }
-        while (Waiter *w = firstPutterLocked(b)) {
-            auto *put = static_cast<detail::PutWaiter<T> *>(w);
-            try {
-                item.emplace(std::move_if_noexcept(*put->item));
-            } catch (...) {
-                failedPutterLocked(w, std::current_exception(), b);
-                continue;
-            }
-            servedPutterLocked(w, b);
-            return true;
-        }
-        return false;
-    }
-
-    // Moves pending puts' items into the room a take made, oldest put first.
-    void refillLocked(Batch &b) {
-        while (hasRoomLocked(m_buffer.size())) {
-            Waiter *w = firstPutterLocked(b);
-            if (!w)
-                return;
-            auto *put = static_cast<detail::PutWaiter<T> *>(w);
-            try {
-                m_buffer.push(std::move_if_noexcept(*put->item), capacity());
-            } catch (...) {
-                failedPutterLocked(w, std::current_exception(), b);
-                continue;
-            }
-            servedPutterLocked(w, b);
-        }
-    }
-
     static QFuture<T> readyFuture(T &&item) {
         QFutureInterface<T> promise = detail::startedPromise<T>();
         promise.reportAndMoveResult(std::move(item));
@@ -414,7 +828,8 @@ private:
         return promise.future();
     }
 
-    detail::RingBuffer<T> m_buffer; // guarded by m_lock
+    // Items behind the ring, oldest first. Guarded by m_lock.
+    detail::RingBuffer<T> m_overflow;
 };
 
 } // namespace QtChannel

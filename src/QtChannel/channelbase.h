@@ -120,7 +120,9 @@ public:
     bool isFinished() const noexcept { return m_finished.load(std::memory_order_acquire); }
 
     //! Buffered items (always 0 for a rendezvous channel). Thread-safe, lock-free.
-    qsizetype size() const noexcept { return m_size.load(std::memory_order_relaxed); }
+    qsizetype size() const noexcept {
+        return ringCount() + m_overflowCount.load(std::memory_order_relaxed);
+    }
 
     //! The capacity given to the constructor: Unbounded, 0 (rendezvous) or the bound.
     qsizetype capacity() const noexcept { return m_capacity; }
@@ -160,21 +162,65 @@ Q_SIGNALS:
 protected:
     /*!
      * \param capacity Unbounded, 0 for a rendezvous channel, or the bound (n ≥ 1).
-     * \throws std::invalid_argument for any other negative value.
+     * \param ringSize slots of the lock-free ring Channel<T> uses for its fast path (0: none).
+     * \throws std::invalid_argument for any other negative capacity.
      */
-    explicit ChannelBase(qsizetype capacity, QObject *parent = nullptr);
+    ChannelBase(qsizetype capacity, qsizetype ringSize, QObject *parent);
 
     /// \cond INTERNAL
-    // The machinery Channel<T> is built from. Members named ...Locked() require m_lock.
+    // The machinery Channel<T> is built from; docs/design.md explains it. Members named
+    // ...Locked() require m_lock.
     using Waiter = detail::Waiter;
     using Batch = detail::Batch;
     using Outcome = detail::Waiter::Outcome;
 
-    bool hasRoomLocked(qsizetype buffered) const noexcept {
-        return m_capacity == Unbounded || buffered < m_capacity;
+    // --- the ring's indices ------------------------------------------------------------------
+    // m_tail and m_head count the tickets of the ring's slots (the low 62 bits) and carry
+    // flags that make the lock-free fast paths fail their compare-and-swap and take the lock:
+    // WaitBit in m_head while gets wait (so that they are served first), in m_tail while
+    // items or puts wait behind the ring (so that new puts queue behind them); ClosedBit in
+    // m_tail once closed. m_flags mirrors them in a rarely written word that each side reads
+    // after its own compare-and-swap.
+    static constexpr quint64 TicketMask = (quint64(1) << 62) - 1;
+    static constexpr quint64 ClosedBit = quint64(1) << 62;
+    static constexpr quint64 WaitBit = quint64(1) << 63;
+    enum Flag : quint32 { GetsWaiting = 1, Backlog = 2, ClosedFlag = 4 };
+
+    static constexpr quint64 ticketOf(quint64 word) noexcept { return word & TicketMask; }
+    // Items in the ring, counting puts that claimed a slot and have not yet filled it.
+    qsizetype ringCount() const noexcept {
+        const quint64 head = ticketOf(m_head.load(std::memory_order_seq_cst));
+        const quint64 tail = ticketOf(m_tail.load(std::memory_order_seq_cst));
+        return tail > head ? qsizetype(tail - head) : 0;
     }
+    qsizetype ringSlot(quint64 ticket) const noexcept {
+        return qsizetype(m_ringPow2 ? (ticket & m_ringMask) : (ticket % quint64(m_ringSize)));
+    }
+
+    // Sets or clears the flags that send the fast paths to the lock. Setting comes before the
+    // caller's last look at the ring (so a fast operation either sees the flag or is seen);
+    // syncFlagsLocked() clears what is no longer true.
+    void announceGetsWaitingLocked() noexcept;
+    void announceBacklogLocked() noexcept;
+    void syncFlagsLocked() noexcept;
+
     bool isClosedLocked() const noexcept { return m_closed.load(std::memory_order_relaxed); }
     bool isFinishedLocked() const noexcept { return m_finished.load(std::memory_order_relaxed); }
+    bool hasBacklogLocked() const noexcept {
+        return m_overflowCount.load(std::memory_order_relaxed) > 0 || !m_putters.isEmpty();
+    }
+    // A put could be accepted now: no put waits, and the channel is below its capacity.
+    bool hasRoomLocked() const noexcept {
+        return m_putters.isEmpty() && (m_capacity == Unbounded || size() < m_capacity);
+    }
+    // Room behind the ring for accepted items.
+    bool overflowHasRoomLocked() const noexcept {
+        return m_capacity == Unbounded ||
+               m_overflowCount.load(std::memory_order_relaxed) < m_capacity - m_ringSize;
+    }
+    void setOverflowCountLocked(qsizetype n) noexcept {
+        m_overflowCount.store(n, std::memory_order_relaxed);
+    }
 
     // The first pending get/put that was not canceled; canceled ones are unlinked into `b`.
     Waiter *firstGetterLocked(Batch &b) {
@@ -194,7 +240,6 @@ protected:
         m_putters.remove(w);
         b.settle(w, Outcome::Done);
     }
-    // A get future canceled just as an item was handed to it.
     void canceledGetterLocked(Waiter *w, Batch &b) noexcept {
         m_getters.remove(w);
         b.settle(w, Outcome::Canceled);
@@ -205,35 +250,28 @@ protected:
         w->error = std::move(error);
         b.settle(w, Outcome::Failed);
     }
-
     void addGetterLocked(Waiter *w, Batch &b);
     void addPutterLocked(Waiter *w, Batch &b);
 
+    // --- notifications (see the class documentation) ----------------------------------------
     // A take found nothing / a put found no room: the next arrival is worth a signal.
-    void nothingToTakeLocked() noexcept { m_itemArmed = true; }
-    void noRoomLocked() noexcept { m_spaceArmed = true; }
-
-    // The buffer now holds `buffered` items: updates size(), signals, and finished.
-    void bufferChangedLocked(qsizetype buffered, Batch &b) noexcept {
-        const qsizetype old = m_size.load(std::memory_order_relaxed);
-        if (buffered == old)
-            return;
-        m_size.store(buffered, std::memory_order_relaxed);
-        b.events |= Batch::SizeChanged;
-        if (buffered > old) {
-            if (m_itemArmed) {
-                m_itemArmed = false;
-                b.events |= Batch::ItemAvailable;
-            }
-        } else {
-            if (m_spaceArmed && m_capacity != Unbounded) {
-                m_spaceArmed = false;
-                b.events |= Batch::SpaceAvailable;
-            }
-            if (buffered == 0 && isClosedLocked())
-                finishLocked(b);
-        }
+    void armItem() noexcept { m_itemArmed.store(true, std::memory_order_seq_cst); }
+    void armSpace() noexcept { m_spaceArmed.store(true, std::memory_order_seq_cst); }
+    // An item / room became available; `seen` is the armed flag as read after the fast path's
+    // compare-and-swap (true from slow paths), which spares the shared write when disarmed.
+    void itemArrived(Batch &b, bool seen = true) noexcept {
+        if (seen && m_itemArmed.load(std::memory_order_relaxed) &&
+            m_itemArmed.exchange(false, std::memory_order_seq_cst))
+            b.events |= Batch::ItemAvailable;
     }
+    void spaceMade(Batch &b, bool seen = true) noexcept {
+        if (seen && m_capacity != Unbounded && m_spaceArmed.load(std::memory_order_relaxed) &&
+            m_spaceArmed.exchange(false, std::memory_order_seq_cst))
+            b.events |= Batch::SpaceAvailable;
+    }
+
+    // Finishes the channel if it is closed and nothing is left in it.
+    void finishIfDrainedLocked(Batch &b);
 
     // Blocks the calling thread (whose waiter `w` was added under the lock, with
     // beginBlockingLocked()) until w is settled or the deadline passes. Returns w's outcome, or
@@ -241,8 +279,10 @@ protected:
     Outcome block(Waiter &w, bool isGetter, QDeadlineTimer deadline);
     void beginBlockingLocked() noexcept { m_blocked.fetch_add(1, std::memory_order_relaxed); }
 
-    // After unlocking: settles the waiters, finishes join() futures, emits the signals.
+    // After unlocking: settles the waiters, finishes join() futures, emits the signals that
+    // have receivers. Inline: the common operation settles nothing and nobody listens.
     void finish(Batch &b) {
+        b.events &= m_listened.load(std::memory_order_relaxed);
         if (!b.isEmpty())
             finishSlow(b);
     }
@@ -252,14 +292,35 @@ protected:
     static void settle(Batch &b);
     void emitEvents(quint8 events);
 
-    // Destruction: Channel<T>'s destructor calls these before its buffer goes.
+    // Channel<T> serves waiting gets from what is buffered, before close() fails the rest.
+    virtual void serveGettersLocked(Batch &b) = 0;
+
+    // Destruction: Channel<T>'s destructor calls these before its storage goes.
     void shutdownLocked(Batch &b);
     void completeShutdown(Batch &b);
+
+    void connectNotify(const QMetaMethod &signal) override;
+    void disconnectNotify(const QMetaMethod &signal) override;
 
     void addRunner(std::shared_ptr<detail::ForEachRunner> runner);
     void removeRunner(detail::ForEachRunner *runner);
 
-    mutable detail::Lock m_lock;
+    // Producers' line. (mutable: snapshot() freezes the ring by setting the wait bits)
+    alignas(64) mutable std::atomic<quint64> m_tail{0};
+    // Consumers' line.
+    alignas(64) mutable std::atomic<quint64> m_head{0};
+    // Read-mostly line: the ring's shape and the flags.
+    alignas(64) std::atomic<void *> m_cells{nullptr}; // Channel<T>'s slots, allocated on first use
+    const qsizetype m_capacity;
+    const qsizetype m_ringSize;
+    const quint64 m_ringMask;
+    const bool m_ringPow2;
+    std::atomic<quint32> m_flags{0};
+    // Notifications' line: written when a side finds nothing, or announces something.
+    alignas(64) std::atomic<bool> m_itemArmed{true};
+    std::atomic<bool> m_spaceArmed{true};
+    // Slow paths' line.
+    alignas(64) mutable detail::Lock m_lock;
     /// \endcond
 
 private:
@@ -271,21 +332,28 @@ private:
     void finishLocked(Batch &b);
     void finishSlow(Batch &b);
 
-    const qsizetype m_capacity;
     // Written under m_lock; also read without it by the lock-free queries.
-    std::atomic<qsizetype> m_size{0};
+    std::atomic<qsizetype> m_overflowCount{0}; // Channel<T>'s items behind the ring
     std::atomic<bool> m_closed{false};
     std::atomic<bool> m_finished{false};
     // Threads inside block(): the destructor waits for them to leave.
     std::atomic<int> m_blocked{0};
+    // Which signals have receivers (Batch::Event bits), kept by connectNotify() and
+    // disconnectNotify(), which QML bindings call too. A signal nobody receives is not emitted:
+    // sizeChanged() would otherwise cost a QMetaObject::activate() on every put and get.
+    // All bits stay set once a disconnect-all left the counts unknown.
+    std::atomic<quint8> m_listened{0};
+    // The size last reported by sizeChanged(): a change that is undone within one operation
+    // (a get that makes room for a waiting put) is not reported.
+    std::atomic<qsizetype> m_reportedSize{0};
+    std::atomic<int> m_listeners[5] = {};
+    std::atomic<bool> m_listenersUnknown{false};
 
     // Guarded by m_lock.
-    detail::WaiterList m_getters; // non-empty only while the buffer is empty
-    detail::WaiterList m_putters; // non-empty only while the buffer is full
+    detail::WaiterList m_getters; // only while nothing is buffered
+    detail::WaiterList m_putters; // only while the channel is full
     mutable QList<QFutureInterface<void>> m_joiners;
     QList<std::shared_ptr<detail::ForEachRunner>> m_runners;
-    bool m_itemArmed = true;
-    bool m_spaceArmed = true;
     // Set under m_lock when destruction starts; read by forEach runners to tell "finished"
     // from "destroyed".
     std::atomic<bool> m_shutDown{false};

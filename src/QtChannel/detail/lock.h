@@ -7,8 +7,36 @@
 
 #include <atomic>
 #include <cstdint>
+#include <thread>
 
 namespace QtChannel::detail {
+
+// A hint to the CPU that this is a spin-wait loop.
+inline void cpuRelax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield" ::: "memory");
+#endif
+}
+
+// Waiting for another thread to finish a step that takes nanoseconds (publishing an item it
+// claimed a slot for): spin with growing pauses, then yield, in case that thread was preempted.
+class Backoff {
+public:
+    void pause() noexcept {
+        if (m_step < 10) {
+            for (int i = 0; i < (1 << m_step); ++i)
+                cpuRelax();
+            ++m_step;
+        } else {
+            std::this_thread::yield();
+        }
+    }
+
+private:
+    int m_step = 0;
+};
 
 /*
  * The channel's mutex: a test-and-test-and-set lock that spins briefly and then sleeps on a
