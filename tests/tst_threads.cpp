@@ -561,9 +561,9 @@ void tst_Threads::destructionWhileForEachRunsInAnotherThread() {
     }
     QVERIFY(loop.isFinished());
     QVERIFY(loop.isCanceled());
-    QMetaObject::invokeMethod(context, &QObject::deleteLater);
     worker.quit();
     worker.wait();
+    delete context; // its thread has finished: deleting it here is safe
 }
 
 QTEST_GUILESS_MAIN(tst_Threads)
