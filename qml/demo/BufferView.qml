@@ -14,10 +14,11 @@ Rectangle {
     // Chips as big as the capacity allows: a small buffer shows few big items, an unbounded
     // one as many small ones as fit (channel.items.limit), with a count of the rest.
     readonly property int cell: capacity > 0
-        ? Math.max(12, Math.min(56, Math.floor(grid.width / Math.min(capacity, 32)))) : 18
+        ? Math.max(12, Math.min(56, Math.floor(area.width / Math.min(capacity, 32)))) : 18
+    readonly property bool animated: capacity > 0 && capacity <= 32
     readonly property int rowHeight: capacity > 0 && capacity <= 32 ? 64 : 34
-    readonly property int perRow: Math.max(1, Math.floor(grid.width / cell))
-    readonly property int shownLimit: perRow * Math.max(1, Math.floor(grid.height / rowHeight))
+    readonly property int perRow: Math.max(1, Math.floor(area.width / cell))
+    readonly property int shownLimit: perRow * Math.max(1, Math.floor(area.height / rowHeight))
 
     radius: 12
     color: Theme.panel
@@ -71,12 +72,24 @@ Rectangle {
     }
 
     Item {
-        id: grid
+        id: area
         anchors.top: header.bottom
         anchors.left: parent.left
         anchors.right: parent.right
         anchors.bottom: footer.top
         anchors.margins: 14
+    }
+    // The lane the items move along: as many rows as a bounded channel needs, centred; the
+    // whole area for an unbounded one.
+    Item {
+        id: grid
+        readonly property int rows: view.capacity > 0
+            ? Math.ceil(Math.min(view.capacity, view.shownLimit) / view.perRow)
+            : Math.max(1, Math.floor(area.height / view.rowHeight))
+        x: area.x
+        width: area.width
+        height: view.capacity < 0 ? area.height : Math.min(area.height, rows * view.rowHeight)
+        y: view.capacity < 0 ? area.y : area.y + (area.height - height) / 2
 
         // Free slots of a bounded channel, drawn where its items will sit.
         Repeater {
@@ -118,11 +131,17 @@ Rectangle {
                     font.bold: true
                 }
             }
-            // New items slide in from the producers' side; the rest move along.
-            add: Transition {
+            // One row (capacity ≤ 32): new items slide in from the producers' side and the rest
+            // move along. A big unbounded buffer jumps instead: animating hundreds of
+            // displaced items every frame would only blur them.
+            add: view.animated ? addTransition : null
+            displaced: view.animated ? displacedTransition : null
+            Transition {
+                id: addTransition
                 NumberAnimation { property: "x"; from: -view.cell; duration: 120; easing.type: Easing.OutCubic }
             }
-            displaced: Transition {
+            Transition {
+                id: displacedTransition
                 NumberAnimation { properties: "x,y"; duration: 110; easing.type: Easing.OutCubic }
             }
         }

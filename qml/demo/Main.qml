@@ -121,6 +121,7 @@ ApplicationWindow {
                             // Eight cards fit without scrolling.
                             height: Math.min(46, (producerColumn.parent.height - 7 * 6) / 8)
                             producer: true
+                            rendezvous: pipeline.channel && pipeline.channel.capacity === 0
                         }
                     }
                 }
@@ -244,7 +245,7 @@ ApplicationWindow {
                         Button {
                             text: "Start"
                             enabled: pipeline.state === Pipeline.Idle
-                            highlighted: true
+                            highlighted: enabled
                             onClicked: pipeline.start()
                         }
                         Button {

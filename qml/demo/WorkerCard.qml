@@ -14,6 +14,7 @@ Rectangle {
     required property int count
     required property double blockedSeconds
     property bool producer: true
+    property bool rendezvous: false
 
     // demo::Worker::State
     readonly property bool isBlocked: workerState === 2
@@ -26,7 +27,7 @@ Rectangle {
     readonly property string stateText: {
         switch (workerState) {
         case 1: return "producing";
-        case 2: return "blocked · channel full";
+        case 2: return rendezvous ? "blocked · no get waiting" : "blocked · channel full";
         case 3: return "waiting · channel empty";
         case 4: return "working";
         case 5: return producer ? "stopped" : "done";
@@ -41,6 +42,18 @@ Rectangle {
     border.width: isBlocked || isWaiting ? 2 : 1
     border.color: isBlocked ? Theme.blocked : isWaiting ? Qt.rgba(0.35, 0.65, 1, 0.55) : Theme.border
     Behavior on color { ColorAnimation { duration: 120 } }
+
+    // Consumers: how far along the current item is, as a fill behind the card's content.
+    Rectangle {
+        visible: !card.producer && card.isWorking
+        anchors.left: parent.left
+        anchors.top: parent.top
+        anchors.bottom: parent.bottom
+        anchors.margins: 1
+        radius: card.radius
+        width: (parent.width - 2) * card.progress
+        color: Qt.rgba(0.25, 0.8, 0.32, 0.16)
+    }
 
     // Badge: P1..P8 in the producer's own colour; consumers are neutral.
     Rectangle {
@@ -109,15 +122,4 @@ Rectangle {
         }
     }
 
-    // Consumers: how far along the current item is.
-    Rectangle {
-        visible: !card.producer && card.isWorking
-        anchors.left: parent.left
-        anchors.bottom: parent.bottom
-        anchors.margins: 3
-        height: 3
-        radius: 1.5
-        width: (parent.width - 6) * card.progress
-        color: Theme.itemColor(card.item)
-    }
 }

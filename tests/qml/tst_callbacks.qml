@@ -185,6 +185,28 @@ TestCase {
         tryVerify(() => after, 2000, "a throwing callback does not stop the next one");
     }
 
+    // docs/qml.md: callbacks wrap into Promises in a few lines.
+    function getAsync(ch) {
+        return new Promise(function (resolve, reject) {
+            ch.get(function (value, ok) {
+                if (ok)
+                    resolve(value);
+                else
+                    reject(new Error("channel finished"));
+            });
+        });
+    }
+    function test_promiseWrapper() {
+        const ch = makeChannel(-1);
+        const log = [];
+        getAsync(ch).then(v => log.push("got " + v));
+        getAsync(ch).then(v => log.push("got " + v), e => log.push(e.message));
+        ch.tryPut(42);
+        ch.close();
+        tryCompare(log, "length", 2, 2000);
+        compare(log.join("; "), "got 42; channel finished");
+    }
+
     function test_destroyWithPendingCallbacks() {
         // Destroying the Channel cancels its waiting gets and puts; nothing is called back.
         const ch = channelComponent.createObject(testCase, { capacity: 1 });
