@@ -141,4 +141,20 @@ TestCase {
         cppSide.cppTryPut(1);
         tryCompare(o, "state", "1/3", 2000);
     }
+
+    // Runs last (test functions run in name order): a C++-owned wrapper keeps a waiting get
+    // and a waiting put, with their JavaScript callbacks, until the engine is torn down after
+    // this file. The sanitizer builds check that this leaves no dangling access.
+    function test_zz_pendingCallbacksOutliveTheEngine() {
+        const ch = cppSide.makeShared(1);
+        ch.tryPut("fills it");
+        ch.put("waits", function (ok) {});
+        compare(ch.pendingPuts, 1);
+        const other = cppSide.wrapAgain();
+        verify(other !== ch);
+        cppSide.cppTryGet();
+        cppSide.cppTryGet();
+        other.get(function (value, ok) {});
+        tryCompare(other, "pendingGets", 1, 2000);
+    }
 }
