@@ -108,6 +108,9 @@ private:
             {QStringLiteral("peakThroughput"), m_pipeline->peakThroughput()},
             {QStringLiteral("producerBlockedSeconds"), m_pipeline->blockedSeconds()},
             {QStringLiteral("producerBlockedShare"), m_pipeline->blockedShare()},
+            {QStringLiteral("frameIntervalMeanMs"), m_pipeline->meanFrameMs()},
+            {QStringLiteral("frameIntervalMaxMs"), m_pipeline->maxFrameMs()},
+            {QStringLiteral("frames"), m_pipeline->frames()},
             {QStringLiteral("screenshot"), screenshot},
         };
         const QString json = QDir(m_dir).absoluteFilePath(QStringLiteral("figures.json"));

@@ -129,6 +129,9 @@ void Pipeline::reset() {
     m_producerNs = 0;
     m_history.clear();
     m_peak = 0;
+    m_frames = 0;
+    m_frameMsSum = 0;
+    m_maxFrameMs = 0;
     m_throughput = 0;
     Q_EMIT
     historyChanged();
@@ -292,6 +295,13 @@ void Pipeline::consume(int index) {
 void Pipeline::sample() {
     reconcile();
     const qint64 now = nowNs();
+    if (m_state == Running && m_lastFrameNs > 0) {
+        const double ms = double(now - m_lastFrameNs) / 1e6;
+        ++m_frames;
+        m_frameMsSum += ms;
+        m_maxFrameMs = std::max(m_maxFrameMs, ms);
+    }
+    m_lastFrameNs = m_state == Running ? now : 0;
     // Consumed first: an item is counted as produced just after it is accepted, so reading
     // in this order never shows more consumed than produced.
     m_shownConsumed = m_consumed.load();

@@ -101,6 +101,10 @@ public:
     double peakThroughput() const { return m_peak; }
     bool nothingLost() const;
     qint64 producedChecksum() const { return m_producedSum.load(); }
+    //! GUI-thread frame ticks while running: how regular the UI's 16 ms sampling stayed.
+    double meanFrameMs() const { return m_frames > 0 ? m_frameMsSum / double(m_frames) : 0; }
+    double maxFrameMs() const { return m_maxFrameMs; }
+    qint64 frames() const { return m_frames; }
     qint64 consumedChecksum() const { return m_consumedSum.load(); }
 
     //! Starts the producer and consumer threads on a new channel.
@@ -168,6 +172,10 @@ private:
     double m_elapsedSeconds = 0;
     double m_peak = 0;
     QVariantList m_history;
+    qint64 m_lastFrameNs = 0;
+    qint64 m_frames = 0;
+    double m_frameMsSum = 0;
+    double m_maxFrameMs = 0;
 };
 
 // The producers or consumers as a model for a Repeater: one row per worker slot in use, all
