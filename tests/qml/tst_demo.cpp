@@ -1,0 +1,169 @@
+// Copyright (C) 2026 The QtChannel authors. SPDX-License-Identifier: MIT
+
+// Runs qtchannel-demo's headless scenario (start, run, close, wait for finished) with several
+// producer/consumer/capacity settings and checks what it leaves behind: figures.json says
+// produced = consumed and finished, and screenshot.png is the whole window and not blank.
+
+#include <QtCore/QDir>
+#include <QtCore/QFile>
+#include <QtCore/QJsonDocument>
+#include <QtCore/QJsonObject>
+#include <QtCore/QProcess>
+#include <QtCore/QSet>
+#include <QtGui/QImage>
+#include <QtTest/QTest>
+
+class tst_Demo : public QObject {
+    Q_OBJECT
+
+private:
+    static QString demo() { return qEnvironmentVariable("QTCHANNEL_DEMO"); }
+    static QString outRoot() { return qEnvironmentVariable("QTCHANNEL_DEMO_OUT"); }
+
+    // Runs the demo; returns its exit code, or -1 if it did not run to the end.
+    static int run(const QStringList &args, QByteArray *output) {
+        QProcess process;
+        process.setProcessChannelMode(QProcess::MergedChannels);
+        process.start(demo(), args);
+        if (!process.waitForFinished(120000)) {
+            process.kill();
+            process.waitForFinished();
+            return -1;
+        }
+        *output = process.readAll();
+        return process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1;
+    }
+
+private Q_SLOTS:
+    void initTestCase() {
+        QVERIFY2(QFile::exists(demo()), "QTCHANNEL_DEMO must name the qtchannel-demo binary");
+        QVERIFY(!outRoot().isEmpty());
+    }
+
+    // --- the scenario
+
+    void headless_data() {
+        QTest::addColumn<QString>("producers");
+        QTest::addColumn<QString>("consumers");
+        QTest::addColumn<QString>("capacity");
+        QTest::addColumn<QString>("rate");
+        QTest::addColumn<QString>("work");
+        QTest::newRow("1x1 rendezvous") << "1"
+                                        << "1"
+                                        << "rendezvous"
+                                        << "300"
+                                        << "1";
+        QTest::newRow("4x3 large, backpressure") << "4"
+                                                 << "3"
+                                                 << "large"
+                                                 << "40"
+                                                 << "60";
+        QTest::newRow("8x8 small, fastest") << "8"
+                                            << "8"
+                                            << "small"
+                                            << "2000"
+                                            << "0";
+        QTest::newRow("2x8 unbounded") << "2"
+                                       << "8"
+                                       << "unbounded"
+                                       << "500"
+                                       << "5";
+    }
+    void headless() {
+        QFETCH(QString, producers);
+        QFETCH(QString, consumers);
+        QFETCH(QString, capacity);
+        QFETCH(QString, rate);
+        QFETCH(QString, work);
+        const QString dir =
+            QDir(outRoot()).absoluteFilePath(QString::fromLatin1(QTest::currentDataTag())
+                                                 .replace(QLatin1Char(' '), QLatin1Char('_'))
+                                                 .remove(QLatin1Char(',')));
+        QDir(dir).removeRecursively();
+
+        QByteArray output;
+        const int code =
+            run({QStringLiteral("--headless"), QStringLiteral("--out"), dir,
+                 QStringLiteral("--producers"), producers, QStringLiteral("--consumers"), consumers,
+                 QStringLiteral("--capacity"), capacity, QStringLiteral("--rate"), rate,
+                 QStringLiteral("--work"), work, QStringLiteral("--seconds"), QStringLiteral("1")},
+                &output);
+        QVERIFY2(code == 0, output.constData());
+
+        // It says where its files went.
+        const QString screenshot = QDir(dir).absoluteFilePath(QStringLiteral("screenshot.png"));
+        const QString figuresPath = QDir(dir).absoluteFilePath(QStringLiteral("figures.json"));
+        QVERIFY2(output.contains(screenshot.toUtf8()), output.constData());
+        QVERIFY2(output.contains(figuresPath.toUtf8()), output.constData());
+
+        // The figures: everything produced was consumed, exactly once, and it finished.
+        QFile file(figuresPath);
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        QJsonParseError error;
+        const QJsonObject figures = QJsonDocument::fromJson(file.readAll(), &error).object();
+        QCOMPARE(error.error, QJsonParseError::NoError);
+        const qint64 produced = figures.value(QStringLiteral("produced")).toInteger(-1);
+        const qint64 consumed = figures.value(QStringLiteral("consumed")).toInteger(-2);
+        QVERIFY2(produced > 0, "the scenario produced nothing");
+        QCOMPARE(consumed, produced);
+        QCOMPARE(figures.value(QStringLiteral("finished")).toBool(), true);
+        QCOMPARE(figures.value(QStringLiteral("nothingLost")).toBool(), true);
+        QCOMPARE(figures.value(QStringLiteral("consumedChecksum")).toInteger(-1),
+                 figures.value(QStringLiteral("producedChecksum")).toInteger(-2));
+        // The QML Channel's own counters agree with the threads' counts.
+        QCOMPARE(figures.value(QStringLiteral("channelItemsPut")).toInteger(-1), produced);
+        QCOMPARE(figures.value(QStringLiteral("channelItemsTaken")).toInteger(-1), consumed);
+        QCOMPARE(figures.value(QStringLiteral("producers")).toInt(), producers.toInt());
+        QCOMPARE(figures.value(QStringLiteral("consumers")).toInt(), consumers.toInt());
+
+        // The screenshot: the whole window, and not blank.
+        const QImage image(screenshot);
+        QVERIFY2(!image.isNull(), qPrintable(screenshot));
+        QVERIFY2(image.width() >= 1024 && image.height() >= 640,
+                 qPrintable(QStringLiteral("%1x%2").arg(image.width()).arg(image.height())));
+        QSet<QRgb> colours;
+        int differing = 0, samples = 0;
+        const QRgb background = image.pixel(2, 2);
+        for (int y = 0; y < image.height(); y += 4) {
+            for (int x = 0; x < image.width(); x += 4) {
+                const QRgb p = image.pixel(x, y);
+                colours.insert(p);
+                differing += p != background;
+                ++samples;
+            }
+        }
+        QVERIFY2(colours.size() > 50, qPrintable(QStringLiteral("%1 colours").arg(colours.size())));
+        QVERIFY2(differing > samples / 10,
+                 qPrintable(QStringLiteral("%1 of %2 pixels drawn").arg(differing).arg(samples)));
+    }
+
+    // --- bad input
+
+    void badArguments_data() {
+        QTest::addColumn<QStringList>("args");
+        QTest::newRow("9 producers")
+            << QStringList{QStringLiteral("--producers"), QStringLiteral("9")};
+        QTest::newRow("0 consumers")
+            << QStringList{QStringLiteral("--consumers"), QStringLiteral("0")};
+        QTest::newRow("capacity -2")
+            << QStringList{QStringLiteral("--capacity"), QStringLiteral("-2")};
+        QTest::newRow("capacity word")
+            << QStringList{QStringLiteral("--capacity"), QStringLiteral("huge")};
+        QTest::newRow("rate 0") << QStringList{QStringLiteral("--rate"), QStringLiteral("0")};
+        QTest::newRow("seconds x") << QStringList{QStringLiteral("--seconds"), QStringLiteral("x")};
+    }
+    void badArguments() {
+        QFETCH(QStringList, args);
+        QByteArray output;
+        const int code = run(QStringList{QStringLiteral("--headless"), QStringLiteral("--out"),
+                                         QDir(outRoot()).absoluteFilePath(QStringLiteral("bad"))} +
+                                 args,
+                             &output);
+        QCOMPARE(code, 2);
+        QVERIFY2(output.contains("invalid option value"), output.constData());
+    }
+};
+
+QTEST_GUILESS_MAIN(tst_Demo)
+
+#include "tst_demo.moc"
