@@ -3,7 +3,7 @@
 // The driver: runs every configuration round-robin in child processes, aggregates
 // min/median/max, computes QtChannel's speed-up against every peer of the same workload and
 // the targets of issue 4, prints the table and writes raw.csv, summary.csv, summary.json,
-// table.md and chart.dat (which benchmarks/chart.gp turns into chart.png).
+// table.md and chart-W*.dat (which benchmarks/chart.gp turns into chart.png).
 
 #include "driver.h"
 #include "harness.h"
@@ -748,39 +748,51 @@ int runAll(const DriverOptions &options) {
     root[QStringLiteral("speedups")] = ratios;
     root[QStringLiteral("targets")] = verdicts;
 
-    // chart.dat: one block per workload W1-W5 (impl, median, min, max, subject), then W6 as
-    // one row per K.
-    std::ostringstream chart;
+    // chart-W1.dat ... chart-W5.dat: impl, median, min, max, subject; chart-W6.dat: one row
+    // per K. The first line of each is the panel's title; benchmarks/chart.gp draws them.
+    std::vector<std::pair<QString, std::string>> charts;
+    static const std::map<std::string, std::string> shortNames = {
+        {"W1", "spsc"},      {"W2", "mpmc"},         {"W3", "pingpong"},
+        {"W4", "eventloop"}, {"W5", "singlethread"}, {"W6", "waiters"}};
     for (const std::string &w : report.workloads) {
-        if (w == "W6")
-            continue;
-        chart << "# " << title(w) << "\n";
-        for (const Config &c : report.configs) {
-            const Stats *s = report.find(w, c.b->impl);
-            if (c.b->workload == w && s)
-                chart << '"' << c.b->impl << "\" "
-                      << format("%.4f %.4f %.4f", s->median, s->min, s->max) << ' '
-                      << int(c.b->subject) << '\n';
+        std::ostringstream chart;
+        if (w != "W6") {
+            const Config *first = nullptr;
+            for (const Config &c : report.configs) {
+                if (c.b->workload == w && !first)
+                    first = &c;
+            }
+            chart << "# " << w << ' ' << shortNames.at(w) << ", " << thousands(first->size)
+                  << ": ns per " << first->b->unit << "\n";
+            for (const Config &c : report.configs) {
+                const Stats *s = report.find(w, c.b->impl);
+                if (c.b->workload == w && s)
+                    chart << '"' << c.b->impl << "\" "
+                          << format("%.4f %.4f %.4f", s->median, s->min, s->max) << ' '
+                          << int(c.b->subject) << '\n';
+            }
+        } else {
+            const auto med = [&](const std::string &impl) {
+                const Stats *s = report.find("W6", impl);
+                return s ? format("%.4f", s->median) : std::string("NaN");
+            };
+            chart << "# W6 waiters: ns per waiter or item, by pending gets per channel (K)\n";
+            for (const char *k : {"1", "100", "10000"}) {
+                chart << k << ' ' << med(std::string("pending-") + k) << ' '
+                      << med(std::string("arrive-") + k) << ' ' << med(std::string("close-") + k)
+                      << ' ' << med("floor-create") << ' ' << med("floor-settle") << '\n';
+            }
         }
-        chart << "\n\n";
+        charts.emplace_back(out + QStringLiteral("/chart-") + qs(w) + QStringLiteral(".dat"),
+                            chart.str());
     }
-    {
-        const auto med = [&](const std::string &impl) {
-            const Stats *s = report.find("W6", impl);
-            return s ? format("%.4f", s->median) : std::string("NaN");
-        };
-        chart << "# W6: K pending-get arrive close floor-create floor-settle (ns)\n";
-        for (const char *k : {"1", "100", "10000"}) {
-            chart << k << ' ' << med(std::string("pending-") + k) << ' '
-                  << med(std::string("arrive-") + k) << ' ' << med(std::string("close-") + k) << ' '
-                  << med("floor-create") << ' ' << med("floor-settle") << '\n';
-        }
-    }
+    bool written = true;
+    for (const auto &[path, text] : charts)
+        written = written && writeFile(path, text);
 
-    bool written = writeFile(out + QStringLiteral("/table.md"), md) &&
-                   writeFile(out + QStringLiteral("/raw.csv"), raw.str()) &&
-                   writeFile(out + QStringLiteral("/summary.csv"), summary.str()) &&
-                   writeFile(out + QStringLiteral("/chart.dat"), chart.str());
+    written = written && writeFile(out + QStringLiteral("/table.md"), md) &&
+              writeFile(out + QStringLiteral("/raw.csv"), raw.str()) &&
+              writeFile(out + QStringLiteral("/summary.csv"), summary.str());
     QFile json(out + QStringLiteral("/summary.json"));
     written = written && json.open(QIODevice::WriteOnly | QIODevice::Truncate) &&
               json.write(QJsonDocument(root).toJson()) > 0;
