@@ -233,6 +233,7 @@ struct Target {
     Kind kind;
     std::vector<std::string> impls;
     double bound;
+    std::vector<std::string> floors = {}; // AllocsAtMost: what Qt itself allocates, subtracted
 };
 
 const std::vector<Target> &targets() {
@@ -332,11 +333,12 @@ const std::vector<Target> &targets() {
          Kind::AllocsAtMost,
          {"qtchannel"},
          0.01},
-        {"Allocations: at most 1 per pending get() future (created + served)",
+        {"Allocations: at most 1 per pending get() future beyond Qt's own (created + served)",
          "W6",
          Kind::AllocsAtMost,
          {"pending-100", "arrive-100"},
-         1},
+         1,
+         {"floor-create", "floor-settle"}},
     };
     return all;
 }
@@ -414,6 +416,12 @@ struct Report {
         case Kind::AllocsAtMost:
             for (const Stats *x : s)
                 v.value += x->allocsMedian;
+            for (const std::string &impl : t.floors) {
+                const Stats *floor = find(t.workload, impl);
+                if (!floor)
+                    return Verdict();
+                v.value -= floor->allocsMedian;
+            }
             v.met = v.value <= t.bound;
             break;
         case Kind::RssAtMost:
@@ -545,7 +553,10 @@ int runOne(const std::string &workload, const std::string &impl, long long size)
             return 2;
         }
         Meter meter;
-        const Sample s = b.run(size > 0 ? size : b.size, meter);
+        Sample s = b.run(size > 0 ? size : b.size, meter);
+        // The CI canary: proves that a wrong sum fails the run (and the whole benchmark).
+        if (qEnvironmentVariableIsSet("QTCHANNEL_BENCH_PLANT_MISMATCH"))
+            s.received += 1;
         std::printf("%s\n", resultLine(s, meter).c_str());
         std::fflush(stdout);
         if (s.sent != s.received) {
