@@ -46,8 +46,8 @@ if (has_w6) {
     set ylabel "ns per waiter or item"
     unset logscale y
     set yrange [0:*]
-    set bmargin 5
-    set key bottom right box opaque
+    set bmargin 9
+    set key below maxrows 3 width -8
     plot f using 1:2 with linespoints lw 2 pt 7 lc rgb qt_blue title "get() while empty (per waiter)", \
          f using 1:3 with linespoints lw 2 pt 5 lc rgb "#d62728" title "item to a pending get (per item)", \
          f using 1:4 with linespoints lw 2 pt 9 lc rgb "#2ca02c" title "close() (per waiter)", \
