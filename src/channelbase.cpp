@@ -225,7 +225,7 @@ void ChannelBase::finishLocked(Batch &b) {
 }
 
 ChannelBase::Outcome ChannelBase::block(Waiter &w, bool isGetter, QDeadlineTimer deadline) {
-    if (!w.parker->park(deadline)) {
+    if (!w.parker->park(deadline, isGetter ? &m_getSpin : &m_putSpin)) {
         detail::Locker locker(m_lock);
         if (w.outcome == Outcome::Pending) {
             (isGetter ? m_getters : m_putters).remove(&w);

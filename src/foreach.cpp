@@ -49,68 +49,63 @@ void ForEachRunner::schedule() {
 
 void ForEachRunner::run() {
     const auto keepAlive = shared_from_this();
+    // The mutex is held for the whole batch, callbacks included, and released early when a
+    // channel in another thread wants to detach (channelDestroyed()). A channel or context
+    // destroyed in this thread, by the callback or a slot, re-enters it: it is recursive.
+    std::unique_lock locker(m_mutex);
     for (int n = 0; n < BatchSize; ++n) {
-        Batch b;
-        bool taken = false;
-        {
-            std::unique_lock locker(m_mutex);
-            if (!m_channel)
-                return; // already stopped
-            if (m_promise.isCanceled()) {
-                stopLocked();
-                locker.unlock();
-                end(End::Canceled);
-                return;
-            }
-            taken = take(m_channel, b);
-            if (!taken && m_channel->isFinished()) {
-                // A channel being destroyed reads as finished too; its destructor is about to
-                // cancel us (channelDestroyed()), and returns only once it has.
-                if (m_channel->m_shutDown.load(std::memory_order_acquire))
-                    return;
-                stopLocked();
-                locker.unlock();
-                finishBatch(b);
-                end(End::Finished);
-                return;
-            }
+        if (!m_channel)
+            return; // already stopped
+        if (m_promise.isCanceled()) {
+            stopLocked();
+            locker.unlock();
+            end(End::Canceled);
+            return;
         }
+        Batch b;
+        const bool taken = take(m_channel, b);
         // Blocked producers go on at once; the rest (future continuations, signals) waits
         // until the callback has the item, so no user code can destroy the context between
         // the take and the call.
         ChannelBase::wakeBlocked(b);
         if (!taken) {
-            finishBatch(b);
-            return; // empty: itemAvailable() is armed again and will wake us
+            finishBatchLocked(b);
+            if (!m_channel || !m_channel->isFinished())
+                return; // empty: itemAvailable() is armed again and will wake us
+            // A channel being destroyed reads as finished too; its destructor is about to
+            // cancel us (channelDestroyed()), and returns only once it has.
+            if (m_channel->m_shutDown.load(std::memory_order_acquire))
+                return;
+            stopLocked();
+            locker.unlock();
+            end(End::Finished);
+            return;
         }
         try {
             call();
         } catch (...) {
-            finishBatch(b);
-            {
-                std::unique_lock locker(m_mutex);
-                if (!m_channel)
-                    return;
-                stopLocked();
-            }
+            finishBatchLocked(b);
+            if (!m_channel)
+                return;
+            stopLocked();
+            locker.unlock();
             end(End::Failed, std::current_exception());
             return;
         }
-        finishBatch(b);
+        finishBatchLocked(b);
+        if (m_detaching.load(std::memory_order_relaxed))
+            break; // let the channel's destructor in
     }
     // Yield to the event loop, then go on where we left off.
-    std::unique_lock locker(m_mutex);
     if (m_channel)
         schedule();
 }
 
-void ForEachRunner::finishBatch(Batch &b) {
-    if (b.events) {
-        std::unique_lock locker(m_mutex);
-        if (m_channel)
-            m_channel->emitEvents(b.events);
-    }
-    ChannelBase::settle(b);
+void ForEachRunner::finishBatchLocked(Batch &b) {
+    if (m_channel)
+        m_channel->finish(b);
+    else
+        ChannelBase::settle(b);
 }
 
 void ForEachRunner::stopLocked() {
@@ -140,6 +135,7 @@ void ForEachRunner::contextDestroyed() {
 }
 
 void ForEachRunner::channelDestroyed() {
+    m_detaching.store(true, std::memory_order_relaxed);
     {
         std::unique_lock locker(m_mutex);
         if (!m_channel)

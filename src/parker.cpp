@@ -5,17 +5,9 @@
 
 namespace QtChannel::detail {
 
-// A blocked thread spins this many times before it sleeps. It pays off when the thread that
-// will wake it is running on another core and about to do so (ping-pong); when it is not, the
-// cost is about a microsecond. See docs/design.md.
-static constexpr int ParkSpinCount = 200;
-
-bool Parker::park(QDeadlineTimer deadline) noexcept {
-    for (int i = 0; i < ParkSpinCount; ++i) {
-        if (m_state.load(std::memory_order_acquire) == Notified)
-            return true;
-        cpuRelax();
-    }
+bool Parker::park(QDeadlineTimer deadline, AdaptiveSpin *spin) noexcept {
+    if (spin && spin->spin([this] { return m_state.load(std::memory_order_acquire) == Notified; }))
+        return true;
     for (;;) {
         std::uint32_t state = m_state.load(std::memory_order_acquire);
         if (state == Notified)

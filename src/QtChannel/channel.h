@@ -131,7 +131,7 @@ public:
             finish(b);
             return QtFuture::makeReadyFuture();
         }
-        QFuture<void> pending;
+        std::optional<QFuture<void>> pending; // a default QFuture allocates a canceled one
         bool accepted;
         {
             detail::Locker locker(m_lock);
@@ -146,7 +146,7 @@ public:
             syncFlagsLocked();
         }
         finish(b);
-        return accepted ? QtFuture::makeReadyFuture() : pending;
+        return accepted ? QtFuture::makeReadyFuture() : std::move(*pending);
     }
 
     /*!
@@ -163,7 +163,7 @@ public:
     QFuture<T> get() {
         std::optional<T> item;
         Batch b;
-        QFuture<T> pending;
+        std::optional<QFuture<T>> pending;
         if (popFast(item, b) != Fast::Done) {
             detail::Locker locker(m_lock);
             if (!takeFirstInLineLocked(item, b)) {
@@ -181,7 +181,7 @@ public:
             syncFlagsLocked();
         }
         finish(b);
-        return item ? readyFuture(std::move(*item)) : pending;
+        return item ? readyFuture(std::move(*item)) : std::move(*pending);
     }
 
     /*!
@@ -243,15 +243,16 @@ public:
         std::optional<T> item;
         Batch b;
         // An item is often a moment away: spin on the ring before going to sleep.
-        for (int spins = 0;; ++spins) {
-            const Fast fast = popFast(item, b);
-            if (fast == Fast::Done) {
-                finish(b);
-                return item;
-            }
-            if (fast == Fast::Slow || spins == SpinTries || !quietRing())
-                break;
-            detail::cpuRelax();
+        Fast fast = popFast(item, b);
+        if (fast == Fast::Empty && quietRing()) {
+            m_getSpin.spin([&] {
+                fast = popFast(item, b);
+                return fast != Fast::Empty || !quietRing();
+            });
+        }
+        if (fast == Fast::Done) {
+            finish(b);
+            return item;
         }
         detail::Parker parker;
         detail::BlockingGetWaiter<T> w(&parker, &item);
@@ -343,8 +344,6 @@ private:
     };
 
     enum class Fast : quint8 { Done, Full, Empty, Slow };
-    // Spins of getBlocking()/putBlocking() on the ring before they sleep.
-    static constexpr int SpinTries = 64;
 
     template <typename F> class Runner final : public detail::ForEachRunner {
     public:
@@ -779,15 +778,18 @@ private:
 
     PutResult putBlockingImpl(T &item, QDeadlineTimer deadline) {
         Batch b;
-        for (int spins = 0;; ++spins) {
-            const Fast fast = pushFast(item, b);
-            if (fast == Fast::Done) {
-                finish(b);
-                return PutResult::Ok;
-            }
-            if (fast == Fast::Slow || spins == SpinTries || !quietRing())
-                break;
-            detail::cpuRelax();
+        // Room is often a moment away: spin on the ring before going to sleep (unless there is
+        // room behind it).
+        Fast fast = pushFast(item, b);
+        if (fast == Fast::Full && capacity() == m_ringSize) {
+            m_putSpin.spin([&] {
+                fast = pushFast(item, b);
+                return fast != Fast::Full || !quietRing();
+            });
+        }
+        if (fast == Fast::Done) {
+            finish(b);
+            return PutResult::Ok;
         }
         detail::Parker parker;
         detail::BlockingPutWaiter<T> w(&parker, &item);

@@ -316,11 +316,19 @@ protected:
     const quint64 m_ringMask;
     const bool m_ringPow2;
     std::atomic<quint32> m_flags{0};
+    // Which signals have receivers (Batch::Event bits), kept by connectNotify() and
+    // disconnectNotify(), which QML bindings call too. A signal nobody receives is not emitted:
+    // sizeChanged() would otherwise cost a QMetaObject::activate() on every put and get.
+    // All bits stay set once a disconnect-all left the counts unknown.
+    std::atomic<quint8> m_listened{0};
     // Notifications' line: written when a side finds nothing, or announces something.
     alignas(64) std::atomic<bool> m_itemArmed{true};
     std::atomic<bool> m_spaceArmed{true};
     // Slow paths' line.
     alignas(64) mutable detail::Lock m_lock;
+    // How long a get / a put spins before it sleeps (see detail::AdaptiveSpin).
+    detail::AdaptiveSpin m_getSpin;
+    detail::AdaptiveSpin m_putSpin;
     /// \endcond
 
 private:
@@ -338,11 +346,6 @@ private:
     std::atomic<bool> m_finished{false};
     // Threads inside block(): the destructor waits for them to leave.
     std::atomic<int> m_blocked{0};
-    // Which signals have receivers (Batch::Event bits), kept by connectNotify() and
-    // disconnectNotify(), which QML bindings call too. A signal nobody receives is not emitted:
-    // sizeChanged() would otherwise cost a QMetaObject::activate() on every put and get.
-    // All bits stay set once a disconnect-all left the counts unknown.
-    std::atomic<quint8> m_listened{0};
     // The size last reported by sizeChanged(): a change that is undone within one operation
     // (a get that makes room for a waiting put) is not reported.
     std::atomic<qsizetype> m_reportedSize{0};

@@ -9,6 +9,7 @@
 #include <QtCore/QFuture>
 #include <QtCore/QMetaObject>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 
@@ -33,8 +34,10 @@ namespace QtChannel::detail {
  * BatchSize items so that a fast producer cannot starve the context's thread.
  *
  * The channel and the context can each be destroyed first, from any thread: m_mutex guards
- * m_channel, which the channel's destructor clears. It is recursive because the channel's
- * signals, emitted under it, may run slots in this thread that destroy the context.
+ * m_channel, which the channel's destructor clears. A run holds it for a whole batch, callbacks
+ * included (one lock per batch, not per item), and lets go between two items as soon as a
+ * destructor in another thread asks (m_detaching). It is recursive because a callback, or a
+ * slot or continuation it triggers, may destroy the channel or the context in this thread.
  */
 class QTCHANNEL_EXPORT ForEachRunner : public std::enable_shared_from_this<ForEachRunner> {
 public:
@@ -69,12 +72,13 @@ private:
     // Requires m_mutex; returns what to do once it is released.
     void stopLocked();
     void end(End how, std::exception_ptr error = {});
-    void finishBatch(Batch &b);
+    void finishBatchLocked(Batch &b);
 
-    std::recursive_mutex m_mutex;     // std, not QRecursiveMutex: ThreadSanitizer sees it
-    ChannelBase *m_channel;           // guarded by m_mutex; null once stopped
-    QObject *const m_context;         // immutable; only dereferenced in its own thread
-    QFutureInterface<void> m_promise; // thread-safe by itself
+    std::recursive_mutex m_mutex;         // std, not QRecursiveMutex: ThreadSanitizer sees it
+    std::atomic<bool> m_detaching{false}; // a destructor in another thread waits for m_mutex
+    ChannelBase *m_channel;               // guarded by m_mutex; null once stopped
+    QObject *const m_context;             // immutable; only dereferenced in its own thread
+    QFutureInterface<void> m_promise;     // thread-safe by itself
     QMetaObject::Connection m_onItem, m_onFinished, m_onContextDestroyed; // guarded by m_mutex
 };
 

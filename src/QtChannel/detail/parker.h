@@ -3,6 +3,7 @@
 
 // Internal header: not part of the public API.
 
+#include <QtChannel/detail/lock.h>
 #include <QtChannel/qtchannel_export.h>
 
 #include <QtCore/QDeadlineTimer>
@@ -27,8 +28,10 @@ public:
     Parker(const Parker &) = delete;
     Parker &operator=(const Parker &) = delete;
 
-    // Waits for unpark() or the deadline. Returns false if the deadline passed first.
-    bool park(QDeadlineTimer deadline = QDeadlineTimer(QDeadlineTimer::Forever)) noexcept;
+    // Waits for unpark() or the deadline, spinning first as `spin` advises (no spin if null).
+    // Returns false if the deadline passed first.
+    bool park(QDeadlineTimer deadline = QDeadlineTimer(QDeadlineTimer::Forever),
+              AdaptiveSpin *spin = nullptr) noexcept;
 
     // Wakes the parked thread. Call at most once per Parker.
     void unpark() noexcept;
