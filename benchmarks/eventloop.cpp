@@ -189,12 +189,10 @@ Sample w4QueuedSignal(qint64 n, Meter &m) {
     std::thread producer([&] {
         qint64 sum = 0;
         for (qint64 i = 1; i <= n; ++i) {
-            Q_EMIT
-            emitter.item(int(i));
+            Q_EMIT emitter.item(int(i));
             sum += i;
         }
-        Q_EMIT
-        emitter.done();
+        Q_EMIT emitter.done();
         sent = sum;
     });
     loop.exec();

@@ -50,8 +50,7 @@ void ChannelItemModel::setLimit(int limit) {
         return;
     m_limit = limit;
     reset(m_channel->snapshot());
-    Q_EMIT
-    limitChanged();
+    Q_EMIT limitChanged();
 }
 
 void ChannelItemModel::reset(QList<QVariant> buffer) {
@@ -62,8 +61,7 @@ void ChannelItemModel::reset(QList<QVariant> buffer) {
     m_rows = std::move(buffer);
     endResetModel();
     if (old != m_rows.size())
-        Q_EMIT
-    countChanged();
+        Q_EMIT countChanged();
 }
 
 // A channel is a FIFO: between two looks, items can only have left at the front and arrived
@@ -110,8 +108,7 @@ void ChannelItemModel::sync(QList<QVariant> buffer, qint64 takenHint) {
         endInsertRows();
     }
     if (old != now)
-        Q_EMIT
-    countChanged();
+        Q_EMIT countChanged();
 }
 
 } // namespace QtChannel

@@ -196,17 +196,13 @@ void QmlChannel::deliver() {
 
     const QPointer<QmlChannel> self(this);
     if (bits & QmlRelay::ItemAvailable)
-        Q_EMIT
-    itemAvailable();
+        Q_EMIT itemAvailable();
     if (self && (bits & QmlRelay::SpaceAvailable))
-        Q_EMIT
-    spaceAvailable();
+        Q_EMIT spaceAvailable();
     if (self && (bits & QmlRelay::Closed))
-        Q_EMIT
-    closed();
+        Q_EMIT closed();
     if (self && (bits & QmlRelay::Finished))
-        Q_EMIT
-    finished();
+        Q_EMIT finished();
 }
 
 void QmlChannel::requestRefresh() const {
@@ -288,8 +284,7 @@ void QmlChannel::setCapacity(int capacity) {
             return;
         m_capacity = capacity;
     }
-    Q_EMIT
-    capacityChanged();
+    Q_EMIT capacityChanged();
     requestRefresh(); // `full` depends on it
 }
 

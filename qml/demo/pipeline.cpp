@@ -45,8 +45,7 @@ void Pipeline::newChannel() {
     QtChannel::QmlChannel *old = m_channel;
     m_channel = new QtChannel::QmlChannel(this);
     m_channel->setCapacity(m_capacity);
-    Q_EMIT
-    channelChanged();
+    Q_EMIT channelChanged();
     if (old)
         old->deleteLater(); // QML may still hold it until its bindings see channelChanged
 }
@@ -57,8 +56,7 @@ void Pipeline::setCapacity(int capacity) {
     if (capacity == m_capacity || capacity < QtChannel::Unbounded)
         return;
     m_capacity = capacity;
-    Q_EMIT
-    capacityChanged();
+    Q_EMIT capacityChanged();
     if (m_state == Idle)
         newChannel(); // a channel's capacity is fixed once it is used: a new one
 }
@@ -68,8 +66,7 @@ void Pipeline::setProducerCount(int n) {
     if (n == m_producerCount)
         return;
     m_producerCount = n;
-    Q_EMIT
-    settingsChanged();
+    Q_EMIT settingsChanged();
     reconcile();
 }
 
@@ -78,22 +75,19 @@ void Pipeline::setConsumerCount(int n) {
     if (n == m_consumerCount)
         return;
     m_consumerCount = n;
-    Q_EMIT
-    settingsChanged();
+    Q_EMIT settingsChanged();
     reconcile();
 }
 
 void Pipeline::setRate(double itemsPerSecond) {
     m_rate = std::clamp(itemsPerSecond, 0.1, 100000.0);
     m_wake.notify_all(); // a producer pausing for a slow rate picks up the new one
-    Q_EMIT
-    settingsChanged();
+    Q_EMIT settingsChanged();
 }
 
 void Pipeline::setWorkMs(double ms) {
     m_workMs = std::clamp(ms, 0.0, 10000.0);
-    Q_EMIT
-    settingsChanged();
+    Q_EMIT settingsChanged();
 }
 
 // --- lifecycle ---------------------------------------------------------------------------
@@ -133,8 +127,7 @@ void Pipeline::reset() {
     m_frameMsSum = 0;
     m_maxFrameMs = 0;
     m_throughput = 0;
-    Q_EMIT
-    historyChanged();
+    Q_EMIT historyChanged();
     newChannel();
     setState(Idle);
     sample();
@@ -168,11 +161,9 @@ void Pipeline::setState(State state) {
     if (state == m_state)
         return;
     m_state = state;
-    Q_EMIT
-    stateChanged();
+    Q_EMIT stateChanged();
     if (state == Finished)
-        Q_EMIT
-    finished();
+        Q_EMIT finished();
 }
 
 bool Pipeline::nothingLost() const {
@@ -345,8 +336,7 @@ void Pipeline::sample() {
         if (m_history.size() > HistoryPoints)
             m_history.removeFirst();
         m_peak = std::max(m_peak, m_throughput);
-        Q_EMIT
-        historyChanged();
+        Q_EMIT historyChanged();
     }
 
     if (m_state == Closing) {
@@ -366,14 +356,12 @@ void Pipeline::sample() {
             m_shownConsumed = m_consumed.load();
             m_shownProduced = m_produced.load();
             m_throughput = 0;
-            Q_EMIT
-            sampled();
+            Q_EMIT sampled();
             setState(Finished);
             return;
         }
     }
-    Q_EMIT
-    sampled();
+    Q_EMIT sampled();
 }
 
 // --- WorkerModel -------------------------------------------------------------------------
@@ -426,6 +414,5 @@ void WorkerModel::setRows(QList<Row> rows) {
         endInsertRows();
     }
     if (std::min(old, now) > 0)
-        Q_EMIT
-    dataChanged(index(0), index(std::min(old, now) - 1));
+        Q_EMIT dataChanged(index(0), index(std::min(old, now) - 1));
 }

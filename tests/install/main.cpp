@@ -6,8 +6,7 @@
 
 #include <cstdio>
 
-int main()
-{
+int main() {
     QtChannel::Channel<int> ch(2);
     ch.tryPut(40);
     ch.put(2);
