@@ -308,8 +308,8 @@ void ChannelBase::emitEvents(quint8 events) {
 
 void ChannelBase::finishSlow(Batch &b) {
     settle(b);
-    if (b.events)
-        emitEvents(b.events);
+    if (const quint8 events = std::exchange(b.events, 0))
+        emitEvents(events);
 }
 
 // --- destruction -----------------------------------------------------------------------------

@@ -63,7 +63,20 @@ void ForEachRunner::run() {
             return;
         }
         Batch b;
-        const bool taken = take(m_channel, b);
+        bool taken;
+        try {
+            taken = take(m_channel, b);
+        } catch (...) {
+            // Moving the item out threw; it is still in the channel. Nothing may escape into
+            // the event loop: the loop fails with the exception instead.
+            finishBatchLocked(b);
+            if (!m_channel)
+                return;
+            stopLocked();
+            locker.unlock();
+            end(End::Failed, std::current_exception());
+            return;
+        }
         // Blocked producers go on at once; the rest (future continuations, signals) waits
         // until the callback has the item, so no user code can destroy the context between
         // the take and the call.

@@ -9,6 +9,7 @@
 #include <QtCore/QFuture>
 #include <QtCore/QList>
 #include <QtCore/QMutexLocker>
+#include <QtCore/QScopeGuard>
 
 #include <algorithm>
 #include <cstddef>
@@ -127,26 +128,22 @@ public:
      */
     QFuture<void> put(T item) {
         Batch b;
-        if (pushFast(item, b) == Fast::Done) {
-            finish(b);
+        Finisher finisher(this, b);
+        if (pushFast(item, b) == Fast::Done)
+            return QtFuture::makeReadyFuture();
+        detail::Locker locker(m_lock);
+        if (isClosedLocked())
+            return QtFuture::makeExceptionalFuture<void>(detail::closedError());
+        if (putLocked(item, b)) {
+            syncFlagsLocked();
+            locker.unlock();
             return QtFuture::makeReadyFuture();
         }
-        std::optional<QFuture<void>> pending; // a default QFuture allocates a canceled one
-        bool accepted;
-        {
-            detail::Locker locker(m_lock);
-            if (isClosedLocked())
-                return QtFuture::makeExceptionalFuture<void>(detail::closedError());
-            accepted = putLocked(item, b);
-            if (!accepted) {
-                auto *w = new detail::FuturePutWaiter<T>(std::move(item));
-                pending = w->promise.future();
-                addPutterLocked(w, b);
-            }
-            syncFlagsLocked();
-        }
-        finish(b);
-        return accepted ? QtFuture::makeReadyFuture() : std::move(*pending);
+        auto *w = new detail::FuturePutWaiter<T>(std::move(item));
+        QFuture<void> pending = w->promise.future();
+        addPutterLocked(w, b);
+        syncFlagsLocked();
+        return pending;
     }
 
     /*!
@@ -161,27 +158,38 @@ public:
      * Thread-safe, never blocks. Allocates the future, and a waiter when it has to wait.
      */
     QFuture<T> get() {
-        std::optional<T> item;
         Batch b;
-        std::optional<QFuture<T>> pending;
-        if (popFast(item, b) != Fast::Done) {
-            detail::Locker locker(m_lock);
-            if (!takeFirstInLineLocked(item, b)) {
-                if (isClosedLocked()) {
-                    finishIfDrainedLocked(b);
-                    syncFlagsLocked();
-                    locker.unlock();
-                    finish(b);
-                    return QtFuture::makeExceptionalFuture<T>(detail::closedError());
-                }
-                auto *w = new detail::FutureGetWaiter<T>;
-                pending = w->promise.future();
-                addGetterLocked(w, b);
-            }
-            syncFlagsLocked();
+        Finisher finisher(this, b);
+        if constexpr (UsesRing) {
+            std::optional<T> item;
+            if (popFast(item, b) == Fast::Done)
+                return readyFuture(*item); // moving T cannot throw
         }
-        finish(b);
-        return item ? readyFuture(std::move(*item)) : std::move(*pending);
+        detail::Locker locker(m_lock);
+        // The item goes straight into the future's result store, which copies it if moving may
+        // throw: if that throws, the item is still in the channel (or fails its pending put).
+        std::optional<QFutureInterface<T>> ready;
+        const auto intoFuture = [&ready](T &source) {
+            QFutureInterface<T> promise = detail::startedPromise<T>();
+            promise.reportAndMoveResult(std::move(source));
+            ready.emplace(std::move(promise));
+        };
+        if (takeFirstInLineLocked(intoFuture, b)) {
+            syncFlagsLocked();
+            locker.unlock();
+            ready->reportFinished();
+            return ready->future();
+        }
+        if (isClosedLocked()) {
+            finishIfDrainedLocked(b);
+            syncFlagsLocked();
+            return QtFuture::makeExceptionalFuture<T>(detail::closedError());
+        }
+        auto *w = new detail::FutureGetWaiter<T>;
+        QFuture<T> pending = w->promise.future();
+        addGetterLocked(w, b);
+        syncFlagsLocked();
+        return pending;
     }
 
     /*!
@@ -205,8 +213,8 @@ public:
     std::optional<T> tryGet() {
         std::optional<T> item;
         Batch b;
+        Finisher finisher(this, b);
         takeImpl(item, b);
-        finish(b);
         return item;
     }
 
@@ -242,6 +250,7 @@ public:
     getBlocking(QDeadlineTimer deadline = QDeadlineTimer(QDeadlineTimer::Forever)) {
         std::optional<T> item;
         Batch b;
+        Finisher finisher(this, b);
         // An item is often a moment away: spin on the ring before going to sleep.
         Fast fast = popFast(item, b);
         if (fast == Fast::Empty && quietRing()) {
@@ -250,32 +259,26 @@ public:
                 return fast != Fast::Empty || !quietRing();
             });
         }
-        if (fast == Fast::Done) {
-            finish(b);
+        if (fast == Fast::Done)
             return item;
-        }
         detail::Parker parker;
         detail::BlockingGetWaiter<T> w(&parker, &item);
         {
             detail::Locker locker(m_lock);
             if (takeFirstInLineLocked(item, b)) {
                 syncFlagsLocked();
-                locker.unlock();
-                finish(b);
                 return item;
             }
             if (isClosedLocked() || deadline.hasExpired()) {
                 finishIfDrainedLocked(b);
                 syncFlagsLocked();
-                locker.unlock();
-                finish(b);
                 return item;
             }
             addGetterLocked(&w, b);
             beginBlockingLocked();
             syncFlagsLocked();
         }
-        finish(b);
+        finish(b);                             // before sleeping
         block(w, /*isGetter=*/true, deadline); // fills `item` when served
         return item;
     }
@@ -357,9 +360,9 @@ private:
             return static_cast<Channel *>(channel)->takeImpl(m_item, b);
         }
         void call() override {
-            T item(std::move(*m_item));
-            m_item.reset();
-            std::invoke(m_f, std::move(item));
+            // Straight from the slot into f: no extra move that could throw in between.
+            const auto reset = qScopeGuard([this] { m_item.reset(); });
+            std::invoke(m_f, std::move(*m_item));
         }
 
         F m_f;
@@ -524,10 +527,11 @@ private:
         }
     }
 
-    // Moves the ring's oldest item into `item`, if it has one.
-    bool popLocked(std::optional<T> &item) {
+    // Hands the ring's oldest item to `sink`, if it has one. Moving T cannot throw (or the ring
+    // is not used), so neither can a sink that only moves it.
+    template <typename Sink> bool popLocked(Sink &sink) {
         if constexpr (!UsesRing) {
-            Q_UNUSED(item);
+            Q_UNUSED(sink);
             return false;
         } else {
             Cell *cells = static_cast<Cell *>(m_cells.load(std::memory_order_relaxed));
@@ -545,7 +549,7 @@ private:
                     continue;
                 }
                 if (m_head.compare_exchange_weak(h, h + 1, std::memory_order_seq_cst)) {
-                    item.emplace(std::move(*cell.item()));
+                    sink(*cell.item());
                     cell.item()->~T();
                     cell.seq.store(2 * (ticket + quint64(m_ringSize)), std::memory_order_release);
                     return true;
@@ -569,18 +573,23 @@ private:
     // The order of the buffered items is: the ring, then the overflow behind it, then the
     // items of waiting puts.
 
-    // Takes the oldest buffered item (rendezvous: a waiting put's), and refills.
+    // Takes the oldest buffered item (rendezvous: a waiting put's) into `item`, and refills.
     bool takeLocked(std::optional<T> &item, Batch &b) {
-        if (popLocked(item)) {
+        return takeLocked([&item](T &source) { item.emplace(std::move_if_noexcept(source)); }, b);
+    }
+
+    // The same, handing the item to `sink(T &source)`, which moves or copies it out and must
+    // leave `source` untouched if it throws: the item then stays where it was.
+    template <typename Sink> bool takeLocked(Sink &&sink, Batch &b) {
+        if (popLocked(sink)) {
         } else if (!m_overflow.isEmpty()) {
-            item.emplace(std::move_if_noexcept(m_overflow.front())); // may throw: unchanged
+            sink(m_overflow.front());
             m_overflow.popFront();
             setOverflowCountLocked(m_overflow.size());
         } else {
             while (Waiter *w = firstPutterLocked(b)) {
                 try {
-                    item.emplace(
-                        std::move_if_noexcept(*static_cast<detail::PutWaiter<T> *>(w)->item));
+                    sink(*static_cast<detail::PutWaiter<T> *>(w)->item);
                 } catch (...) {
                     failedPutterLocked(w, std::current_exception(), b);
                     continue;
@@ -600,17 +609,17 @@ private:
     }
 
     // takeLocked() for a take that arrives now: gets already waiting go first.
-    bool takeFirstInLineLocked(std::optional<T> &item, Batch &b) {
+    template <typename Target> bool takeFirstInLineLocked(Target &&target, Batch &b) {
         serveGettersLocked(b);
         if (hasGettersLocked())
             return false;
-        if (takeLocked(item, b))
+        if (takeLocked(target, b))
             return true;
         // Nothing: announce a waiting get, then look once more. A put that claimed a slot
         // before the announcement is seen now; one after it sees the announcement.
         announceGetsWaitingLocked();
         armItem();
-        return takeLocked(item, b);
+        return takeLocked(target, b);
     }
 
     // Moves what waits behind the ring into the ring's free slots, oldest first: the overflow,
@@ -747,12 +756,11 @@ private:
 
     PutResult tryPutImpl(T &item) {
         Batch b;
+        Finisher finisher(this, b);
         for (;;) {
             const Fast fast = pushFast(item, b);
-            if (fast == Fast::Done) {
-                finish(b);
+            if (fast == Fast::Done)
                 return PutResult::Ok;
-            }
             if (fast == Fast::Slow || capacity() != m_ringSize)
                 break; // the lock decides, and room may be behind the ring
             // Full: arm the notification, then look once more. A get that claimed a slot
@@ -763,21 +771,17 @@ private:
                 return PutResult::Full;
             detail::cpuRelax();
         }
-        {
-            detail::Locker locker(m_lock);
-            if (isClosedLocked())
-                return PutResult::Closed;
-            const bool accepted = putLocked(item, b);
-            syncFlagsLocked();
-            if (!accepted)
-                return PutResult::Full;
-        }
-        finish(b);
-        return PutResult::Ok;
+        detail::Locker locker(m_lock);
+        if (isClosedLocked())
+            return PutResult::Closed;
+        const bool accepted = putLocked(item, b);
+        syncFlagsLocked();
+        return accepted ? PutResult::Ok : PutResult::Full;
     }
 
     PutResult putBlockingImpl(T &item, QDeadlineTimer deadline) {
         Batch b;
+        Finisher finisher(this, b);
         // Room is often a moment away: spin on the ring before going to sleep (unless there is
         // room behind it).
         Fast fast = pushFast(item, b);
@@ -787,10 +791,8 @@ private:
                 return fast != Fast::Full || !quietRing();
             });
         }
-        if (fast == Fast::Done) {
-            finish(b);
+        if (fast == Fast::Done)
             return PutResult::Ok;
-        }
         detail::Parker parker;
         detail::BlockingPutWaiter<T> w(&parker, &item);
         {
@@ -799,8 +801,6 @@ private:
                 return PutResult::Closed;
             if (putLocked(item, b)) {
                 syncFlagsLocked();
-                locker.unlock();
-                finish(b);
                 return PutResult::Ok;
             }
             if (deadline.hasExpired()) {
@@ -810,7 +810,7 @@ private:
             addPutterLocked(&w, b);
             beginBlockingLocked();
         }
-        finish(b);
+        finish(b); // before sleeping
         switch (block(w, /*isGetter=*/false, deadline)) {
         case Outcome::Done:
             return PutResult::Ok;
@@ -823,7 +823,7 @@ private:
         }
     }
 
-    static QFuture<T> readyFuture(T &&item) {
+    static QFuture<T> readyFuture(T &item) {
         QFutureInterface<T> promise = detail::startedPromise<T>();
         promise.reportAndMoveResult(std::move(item));
         promise.reportFinished();

@@ -286,6 +286,21 @@ protected:
         if (!b.isEmpty())
             finishSlow(b);
     }
+    // Runs finish() when it goes out of scope, after the lock (declared after it) was released,
+    // also when an exception leaves the operation: no waiter is ever left unsettled.
+    class Finisher {
+    public:
+        Finisher(ChannelBase *channel, Batch &b) noexcept
+            : m_channel(channel)
+            , m_batch(b) {}
+        ~Finisher() { m_channel->finish(m_batch); }
+        Finisher(const Finisher &) = delete;
+        Finisher &operator=(const Finisher &) = delete;
+
+    private:
+        ChannelBase *m_channel;
+        Batch &m_batch;
+    };
     // The part of finish() that runs no user code: unparks blocked threads.
     static void wakeBlocked(Batch &b) noexcept;
     // The part of finish() that does not need the channel: settles futures and joiners.
