@@ -91,6 +91,7 @@ public:
     /*!
      * \param capacity Unbounded (the default), 0 for a rendezvous channel (a put completes only
      * when a get takes its item), or the bound n ≥ 1. Nothing is allocated until first use.
+     * \param parent the QObject parent, as for any QObject.
      * \throws std::invalid_argument for any other negative capacity.
      */
     explicit Channel(qsizetype capacity = Unbounded, QObject *parent = nullptr)
@@ -202,7 +203,10 @@ public:
         T copy(item); // a copy that throws must not happen after a slot was claimed
         return tryPutImpl(copy);
     }
-    //! \overload The item is moved from only when the result is PutResult::Ok.
+    /*!
+     * \overload
+     * The item is moved from only when the result is PutResult::Ok.
+     */
     PutResult tryPut(T &&item) { return tryPutImpl(item); }
 
     /*!
@@ -231,7 +235,10 @@ public:
                           QDeadlineTimer deadline = QDeadlineTimer(QDeadlineTimer::Forever)) {
         return putBlockingImpl(item, deadline);
     }
-    //! \overload The item is copied first.
+    /*!
+     * \overload
+     * The item is copied first.
+     */
     PutResult putBlocking(const T &item,
                           QDeadlineTimer deadline = QDeadlineTimer(QDeadlineTimer::Forever)) {
         T copy(item);

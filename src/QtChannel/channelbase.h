@@ -163,6 +163,7 @@ protected:
     /*!
      * \param capacity Unbounded, 0 for a rendezvous channel, or the bound (n ≥ 1).
      * \param ringSize slots of the lock-free ring Channel<T> uses for its fast path (0: none).
+     * \param parent the QObject parent.
      * \throws std::invalid_argument for any other negative capacity.
      */
     ChannelBase(qsizetype capacity, qsizetype ringSize, QObject *parent);
