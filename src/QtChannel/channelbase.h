@@ -294,7 +294,12 @@ protected:
         Finisher(ChannelBase *channel, Batch &b) noexcept
             : m_channel(channel)
             , m_batch(b) {}
-        ~Finisher() { m_channel->finish(m_batch); }
+        ~Finisher() {
+            // Not a touch of the channel when there is nothing left to finish: a thread woken
+            // from block() may find the channel destroyed.
+            if (!m_batch.isEmpty())
+                m_channel->finish(m_batch);
+        }
         Finisher(const Finisher &) = delete;
         Finisher &operator=(const Finisher &) = delete;
 
