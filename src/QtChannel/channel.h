@@ -224,8 +224,11 @@ public:
                 return item;
             }
             nothingToTakeLocked();
-            if (isClosedLocked() || deadline.hasExpired())
+            if (isClosedLocked() || deadline.hasExpired()) {
+                locker.unlock();
+                finish(b); // canceled puts the take met
                 return item;
+            }
             addGetterLocked(&w, b);
             beginBlockingLocked();
         }
@@ -303,17 +306,18 @@ private:
 
     template <typename U> PutResult tryPutImpl(U &&item) {
         Batch b;
+        PutResult result = PutResult::Ok;
         {
             detail::Locker locker(m_lock);
             if (isClosedLocked())
                 return PutResult::Closed;
             if (!offerLocked(std::forward<U>(item), b)) {
                 noRoomLocked();
-                return PutResult::Full;
+                result = PutResult::Full;
             }
         }
-        finish(b);
-        return PutResult::Ok;
+        finish(b); // also when Full: the offer may have met canceled gets
+        return result;
     }
 
     PutResult putBlockingImpl(T &item, QDeadlineTimer deadline) {
@@ -330,8 +334,11 @@ private:
                 return PutResult::Ok;
             }
             noRoomLocked();
-            if (deadline.hasExpired())
+            if (deadline.hasExpired()) {
+                locker.unlock();
+                finish(b); // canceled gets the offer met
                 return PutResult::Full;
+            }
             addPutterLocked(&w, b);
             beginBlockingLocked();
         }
