@@ -135,12 +135,21 @@ public:
      * Thread-safe, never blocks. Allocates the future, and a waiter when it has to wait.
      */
     QFuture<T> get() {
-        std::optional<T> item;
+        std::optional<QFutureInterface<T>> ready; // engaged only when an item is taken at once
         Batch b;
         QFuture<T> pending;
+        bool taken;
         {
             detail::Locker locker(m_lock);
-            if (!takeLocked(item, b)) {
+            // The item goes straight into the future's result store, which copies it if its
+            // move may throw: if that throws, the item is still in the channel.
+            taken = takeLocked(
+                [&ready](T &source) {
+                    ready.emplace(detail::startedPromise<T>());
+                    ready->reportAndMoveResult(std::move(source));
+                },
+                b);
+            if (!taken) {
                 if (isClosedLocked())
                     return QtFuture::makeExceptionalFuture<T>(detail::closedError());
                 auto *w = new detail::FutureGetWaiter<T>;
@@ -149,7 +158,10 @@ public:
             }
         }
         finish(b);
-        return item ? readyFuture(std::move(*item)) : pending;
+        if (!taken)
+            return pending;
+        ready->reportFinished();
+        return ready->future();
     }
 
     /*!
@@ -375,8 +387,14 @@ private:
     // Takes the oldest item into `item`: from the buffer (refilling it from pending puts), or
     // on a rendezvous channel straight from a pending put. False if there is none.
     bool takeLocked(std::optional<T> &item, Batch &b) {
+        return takeLocked([&item](T &source) { item.emplace(std::move_if_noexcept(source)); }, b);
+    }
+
+    // The same, handing the item to `sink(T &source)`, which must leave `source` untouched if
+    // it throws.
+    template <typename Sink> bool takeLocked(Sink &&sink, Batch &b) {
         if (!m_buffer.isEmpty()) {
-            item.emplace(std::move_if_noexcept(m_buffer.front()));
+            sink(m_buffer.front());
             m_buffer.popFront();
             if (hasPuttersLocked())
                 refillLocked(b);
@@ -386,7 +404,7 @@ private:
         while (Waiter *w = firstPutterLocked(b)) {
             auto *put = static_cast<detail::PutWaiter<T> *>(w);
             try {
-                item.emplace(std::move_if_noexcept(*put->item));
+                sink(*put->item);
             } catch (...) {
                 failedPutterLocked(w, std::current_exception(), b);
                 continue;
@@ -412,13 +430,6 @@ private:
             }
             servedPutterLocked(w, b);
         }
-    }
-
-    static QFuture<T> readyFuture(T &&item) {
-        QFutureInterface<T> promise = detail::startedPromise<T>();
-        promise.reportAndMoveResult(std::move(item));
-        promise.reportFinished();
-        return promise.future();
     }
 
     detail::RingBuffer<T> m_buffer; // guarded by m_lock
