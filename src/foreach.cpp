@@ -62,7 +62,18 @@ void ForEachRunner::run() {
                 end(End::Canceled);
                 return;
             }
-            taken = take(m_channel, b);
+            try {
+                taken = take(m_channel, b);
+            } catch (...) {
+                // Moving the item out of the channel threw: it is still there. The loop
+                // fails with the exception, as when the callback throws; it must not escape
+                // into the event loop.
+                stopLocked();
+                locker.unlock();
+                ChannelBase::settle(b);
+                end(End::Failed, std::current_exception());
+                return;
+            }
             if (!taken && m_channel->isFinished()) {
                 // A channel being destroyed reads as finished too; its destructor is about to
                 // cancel us (channelDestroyed()), and returns only once it has.
