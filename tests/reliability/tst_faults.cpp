@@ -10,6 +10,7 @@
 // duplicated, and no waiter is stranded.
 
 #include "items.h"
+#include "sync.h"
 
 #include "../testutil.h"
 
@@ -474,6 +475,8 @@ void tst_Faults::forEachContextDestroyedMidStreamInAnotherThread() {
     worker.start();
     auto *context = new QObject;
     context->moveToThread(&worker);
+    auto *fence = new QObject; // see below
+    fence->moveToThread(&worker);
     std::mutex mutex;
     std::vector<int> seen;
     QFuture<void> loop = ch.forEach(context, [&](int v) {
@@ -490,9 +493,16 @@ void tst_Faults::forEachContextDestroyedMidStreamInAnotherThread() {
     });
     QVERIFY(TestUtil::waitFor([&] { return loop.isFinished(); }));
     QVERIFY(loop.isCanceled());
+    // Everything the worker did before (destroying the context) happens-before what follows,
+    // for ThreadSanitizer too.
+    Rel::deleteInItsThread(fence);
     // The producer is now blocked on a full channel; drain it here.
     std::vector<int> rest;
-    while (rest.size() + seen.size() < size_t(Items)) {
+    const auto seenCount = [&] {
+        std::lock_guard lock(mutex);
+        return seen.size();
+    };
+    while (rest.size() + seenCount() < size_t(Items)) {
         if (std::optional<int> v = ch.getBlocking(QDeadlineTimer(20000)))
             rest.push_back(*v);
         else

@@ -22,6 +22,7 @@
  */
 
 #include "items.h"
+#include "sync.h"
 
 #include <QtChannel/Channel>
 
@@ -267,7 +268,7 @@ template <typename T = Tracked> WorkloadResult runWorkload(const WorkloadConfig 
         if (cfg.eventLoopConsumers) {
             if (!detail::waitUntil([&] { return forEachDone.isFinished(); }))
                 errors << "the forEach future never finished; ";
-            QMetaObject::invokeMethod(context, &QObject::deleteLater);
+            deleteInItsThread(context);
             loopThread.quit();
             loopThread.wait();
         }
