@@ -5,8 +5,9 @@
 // random moment. Every accepted item is taken exactly once, per-producer order holds for each
 // consumer, every future settles and every thread returns. Run under ThreadSanitizer in CI.
 //
-// QTCHANNEL_STRESS_SCALE multiplies the item counts (default 1; sanitizer builds use less).
+// QTCHANNEL_STRESS_SCALE multiplies the item counts (default 1; sanitizer builds use 0.1).
 
+#include "heap.h"
 #include "workload.h"
 
 #include <QtTest/QTest>
@@ -16,15 +17,7 @@ using namespace Rel;
 namespace {
 
 double scale() {
-    bool ok = false;
-    const int v = qEnvironmentVariableIntValue("QTCHANNEL_STRESS_SCALE", &ok);
-    if (ok)
-        return v;
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-    return 0.1;
-#else
-    return 1;
-#endif
+    return Rel::loadScale();
 }
 
 } // namespace
