@@ -142,6 +142,8 @@ void tst_Resources::boundedChannelKeepsBoundedMemory() {
 void tst_Resources::measurementCatchesALeak() {
     Channel<int> ch;
     const std::size_t before = heapInUse();
+    if (before == 0)
+        QSKIP("no heap statistics here (valgrind replaces malloc; memcheck checks instead)");
     QList<QFuture<int>> kept;
     for (int i = 0; i < 20000; ++i)
         kept.append(ch.get()); // pending, not canceled: kept by the channel, as they must be

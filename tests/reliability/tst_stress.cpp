@@ -5,7 +5,7 @@
 // random moment. Every accepted item is taken exactly once, per-producer order holds for each
 // consumer, every future settles and every thread returns. Run under ThreadSanitizer in CI.
 //
-// QTCHANNEL_STRESS_SCALE multiplies the item counts (default 1; sanitizer builds use 0.1).
+// QTCHANNEL_STRESS_SCALE multiplies the item counts (default 1; 0.3 under TSan, 0.1 under ASan).
 
 #include "heap.h"
 #include "workload.h"
