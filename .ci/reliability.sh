@@ -36,7 +36,7 @@ if ! ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     echo "fuzzer: FAILED; the input is in build/fuzz/crash-* (replay: fuzz_channel FILE)"
     exit 1
 fi
-grep -E "^#[0-9]+ +(INITED|DONE)|^stat::(number_of_executed_units|peak_rss)" "$log"
+grep -E "^#[0-9]+[[:space:]]+(INITED|DONE)|^stat::(number_of_executed_units|peak_rss)" "$log"
 
 step "soak: ${soak} of the mixed workload (normal build)"
 cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
