@@ -11,6 +11,7 @@
 
 #include <QtTest/QTest>
 
+#include <future>
 #include <latch>
 #include <mutex>
 #include <set>
@@ -557,7 +558,15 @@ void tst_Threads::destructionWhileForEachRunsInAnotherThread() {
     }
     QVERIFY(loop.isFinished());
     QVERIFY(loop.isCanceled());
-    QMetaObject::invokeMethod(context, &QObject::deleteLater);
+    // Delete the context in its thread before asking the thread to quit: a deleteLater()
+    // queued just before quit() may never run (the loop can exit first), and then the context
+    // leaks. The promise also orders the deletion before what follows for ThreadSanitizer.
+    std::promise<void> deleted;
+    QMetaObject::invokeMethod(context, [&] {
+        delete context;
+        deleted.set_value();
+    });
+    deleted.get_future().wait();
     worker.quit();
     worker.wait();
 }
