@@ -41,7 +41,8 @@ enum class Hook {
     ForEach,
     GetThen,
     PutThen,
-    JoinThen
+    JoinThen,
+    GetOnFailed
 };
 enum class Call {
     TryPut,
@@ -58,9 +59,9 @@ enum class Call {
 };
 
 const char *hookName(Hook h) {
-    static const char *n[] = {"itemAvailable", "spaceAvailable", "sizeChanged",
-                              "closed",        "finished",       "forEach",
-                              "get-then",      "put-then",       "join-then"};
+    static const char *n[] = {"itemAvailable", "spaceAvailable", "sizeChanged", "closed",
+                              "finished",      "forEach",        "get-then",    "put-then",
+                              "join-then",     "get-onFailed"};
     return n[int(h)];
 }
 const char *callName(Call c) {
@@ -127,7 +128,7 @@ void tst_Reentrancy::callFromHook_data() {
     QTest::addColumn<Hook>("hook");
     QTest::addColumn<Call>("call");
     QTest::addColumn<bool>("otherThread");
-    for (int h = 0; h <= int(Hook::JoinThen); ++h) {
+    for (int h = 0; h <= int(Hook::GetOnFailed); ++h) {
         for (int c = 0; c <= int(Call::Queries); ++c) {
             for (bool other : {false, true}) {
                 QTest::addRow("%s/%s/%s", hookName(Hook(h)), callName(Call(c)),
@@ -309,6 +310,18 @@ void tst_Reentrancy::callFromHook() {
             std::lock_guard lock(rec.mutex);
             rec.taken.push_back(*v);
         }
+        break;
+    }
+    case Hook::GetOnFailed: {
+        QFuture<int> g = ch.get();
+        rec.getFutures.push_back(g);
+        const auto body = [&](const ChannelClosed &) {
+            makeCall();
+            return -1;
+        };
+        hookFuture =
+            (otherThread ? g.onFailed(workerContext, body) : g.onFailed(body)).then([](int) {});
+        ch.close(); // fails the pending get: runs the handler
         break;
     }
     case Hook::JoinThen: {
