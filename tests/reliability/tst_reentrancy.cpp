@@ -1,17 +1,19 @@
 // Copyright (C) 2026 The QtChannel authors. SPDX-License-Identifier: MIT
 
 // Re-entrancy: every public call made from inside every place where the channel runs user
-// code (each signal's slot, a forEach callback, the continuations of get(), put() and join()),
-// with that code in the thread that triggered it and in another thread. The matrix is the
-// data table of callFromHook(): hooks × calls × threads.
+// code (each signal's slot, a forEach callback, the continuations of get(), put() and join(),
+// a get()'s onFailed handler), with that code in the thread that triggered it and in another
+// thread. The matrix is the data table of callFromHook(): hooks × calls × threads.
 //
 // Each row: a channel, a hook that makes the call (up to three times), a trigger that makes
-// the hook run, and then an itemAvailable() listener (queued, draining with tryGet()) standing
-// for an ordinary consumer. Then the channel is closed and drained, and:
+// the hook run, then an itemAvailable() listener (queued, draining with tryGet()) standing for
+// an ordinary consumer, and a producer thread putting 100 more items. Checks:
 // - nothing deadlocked (a watchdog aborts with the row's name after 30 s);
 // - the hook ran;
-// - no notification was lost: the listener, the hook's own takes and futures, and forEach
-//   loops took every accepted item exactly once, and the channel finished;
+// - no notification was lost: the producer's items are all taken through notifications
+//   alone, before anything is closed;
+// - after close, every accepted item was taken exactly once (by the listener, the hook's own
+//   takes and futures, or forEach loops) and the channel finished;
 // - every future the hook made settled.
 
 #include "../testutil.h"
@@ -351,6 +353,45 @@ void tst_Reentrancy::callFromHook() {
     };
     QObject::connect(&ch, &ChannelBase::itemAvailable, &listener, drain, Qt::QueuedConnection);
     QMetaObject::invokeMethod(&listener, drain, Qt::QueuedConnection);
+
+    // Then a producer thread puts more: the consumers must see every one of these items
+    // through notifications alone (a lost one leaves an item in the channel and times out).
+    constexpr int Extra = 100, ExtraBase = 5000;
+    const auto extraSeen = [&] {
+        std::lock_guard lock(rec.mutex);
+        int n = 0;
+        for (int v : rec.taken)
+            n += v >= ExtraBase ? 1 : 0;
+        for (const QFuture<int> &g : rec.getFutures) {
+            if (g.isFinished() && g.resultCount() == 1 && g.resultAt(0) >= ExtraBase)
+                ++n;
+        }
+        return n;
+    };
+    int extraAccepted = 0;
+    {
+        std::jthread producer([&] {
+            for (int i = 0; i < Extra; ++i) {
+                PutResult r;
+                while ((r = ch.tryPut(ExtraBase + i)) == PutResult::Full)
+                    std::this_thread::yield();
+                if (r == PutResult::Ok) {
+                    std::lock_guard lock(rec.mutex);
+                    rec.accepted.insert(ExtraBase + i);
+                    ++extraAccepted;
+                }
+            }
+        });
+        QVERIFY2(TestUtil::waitFor([&] {
+                     std::lock_guard lock(rec.mutex);
+                     return extraAccepted == Extra || ch.isClosed();
+                 }),
+                 "the producer could not put: a full channel whose room was never announced");
+    }
+    QVERIFY2(TestUtil::waitFor([&] { return extraSeen() == extraAccepted; }, 10000),
+             qPrintable(QStringLiteral("a notification was lost: %1 of %2 items taken")
+                            .arg(extraSeen())
+                            .arg(extraAccepted)));
 
     // Settle: close, then let every consumer drain until the channel is finished.
     ch.close();
