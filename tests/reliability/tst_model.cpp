@@ -59,8 +59,10 @@ void tst_Model::randomSequences() {
     int notWaited = 0;
     for (int i = 0; i < runs; ++i) {
         const int seed = only >= 0 ? only : firstSeed + i;
-        // The capacity is part of the seed's stream, so one seed replays one sequence.
-        std::mt19937 rng(quint32(seed) * 7919u + quint32(capacity & 0xffff));
+        // The capacity kind is part of the seed's stream, so one seed replays one sequence.
+        const auto kind = std::find(capacityKinds().begin(), capacityKinds().end(), capacity) -
+                          capacityKinds().begin();
+        std::mt19937 rng(quint32(seed) * 7919u + quint32(kind) * 104729u);
         const std::vector<Op> ops = randomOps(rng, opsPerRun);
         const RunResult r = runSequence(capacity, ops);
         if (!r.error.empty()) {
