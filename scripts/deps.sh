@@ -16,7 +16,7 @@ declare -A groups=(
     [bench]="libbenchmark-dev libboost1.81-dev libconcurrentqueue-dev golang-go gnuplot-nox"
     [fuzz]="clang-14 libclang-rt-14-dev"
     [docs]="doxygen"
-    [memcheck]="valgrind"
+    [memcheck]="valgrind python3"
 )
 
 wanted=()
