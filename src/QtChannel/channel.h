@@ -54,9 +54,9 @@ namespace QtChannel {
  * **Cost.** put and get are O(1). When nobody has to wait, a put and a get meet in a lock-free
  * ring and never take the channel's lock; tryPut(), tryGet() and blocking calls that do not
  * wait allocate nothing. A pending future costs one allocation by the channel plus Qt's own
- * for the future. Memory: a bounded channel of capacity n ≤ 4096 allocates its n slots on first
- * use; an unbounded or larger one allocates 1024 slots and grows a second buffer behind them
- * as needed.
+ * for the future. Memory: on first use a channel allocates its ring, min(capacity, 1024)
+ * slots (1024 when unbounded); items beyond the ring wait in a second buffer behind it that
+ * grows with them, so a huge bound costs nothing until it is used.
  *
  * **T** must be move-constructible; copyable types may be put by const reference. Types whose
  * move constructor may throw bypass the lock-free ring. If moving an item throws, the
@@ -76,12 +76,11 @@ template <typename T> class Channel : public ChannelBase {
     // has claimed a slot cannot be undone.
     static constexpr bool UsesRing =
         std::is_nothrow_move_constructible_v<T> && std::is_nothrow_destructible_v<T>;
-    static constexpr qsizetype MaxRing = 4096;
-    static constexpr qsizetype UnboundedRing = 1024;
+    static constexpr qsizetype MaxRing = 1024;
     static constexpr qsizetype ringSizeFor(qsizetype capacity) {
         if (!UsesRing || capacity == 0 || capacity < Unbounded)
             return 0;
-        return capacity == Unbounded ? UnboundedRing : std::min(capacity, MaxRing);
+        return capacity == Unbounded ? MaxRing : std::min(capacity, MaxRing);
     }
 
 public:
