@@ -119,9 +119,16 @@ public:
     //! Closed and drained: no item will ever come out again. Permanent. Thread-safe, lock-free.
     bool isFinished() const noexcept { return m_finished.load(std::memory_order_acquire); }
 
-    //! Buffered items (always 0 for a rendezvous channel). Thread-safe, lock-free.
+    /*!
+     * Buffered items (always 0 for a rendezvous channel), between 0 and capacity(). Thread-safe,
+     * lock-free; while other threads put and take, it is only an estimate (it may miss an item
+     * that is moving), but never outside that range.
+     */
     qsizetype size() const noexcept {
-        return ringCount() + m_overflowCount.load(std::memory_order_relaxed);
+        // The ring first, then what waits behind it: an item moving from behind the ring into it
+        // meanwhile is missed rather than counted twice.
+        const qsizetype inRing = ringCount();
+        return inRing + m_overflowCount.load(std::memory_order_seq_cst);
     }
 
     //! The capacity given to the constructor: Unbounded, 0 (rendezvous) or the bound.
@@ -188,10 +195,13 @@ protected:
     enum Flag : quint32 { GetsWaiting = 1, Backlog = 2, ClosedFlag = 4 };
 
     static constexpr quint64 ticketOf(quint64 word) noexcept { return word & TicketMask; }
-    // Items in the ring, counting puts that claimed a slot and have not yet filled it.
+    // Items in the ring, counting puts that claimed a slot and have not yet filled it. The tail
+    // is read first: tail - head never exceeds the ring size at any instant, and the head only
+    // grows, so an older tail minus a newer head stays within it too (the other order could
+    // return more than the capacity).
     qsizetype ringCount() const noexcept {
-        const quint64 head = ticketOf(m_head.load(std::memory_order_seq_cst));
         const quint64 tail = ticketOf(m_tail.load(std::memory_order_seq_cst));
+        const quint64 head = ticketOf(m_head.load(std::memory_order_seq_cst));
         return tail > head ? qsizetype(tail - head) : 0;
     }
     qsizetype ringSlot(quint64 ticket) const noexcept {
