@@ -63,7 +63,7 @@ Rectangle {
         width: 30
         height: 30
         radius: 15
-        color: card.producer ? Theme.producerColors[card.index] : "#2b3547"
+        color: card.producer && card.index >= 0 ? Theme.producerColors[card.index % 8] : "#2b3547"
         border.color: card.producer ? "transparent" : card.stateColor
         border.width: 2
         Text {

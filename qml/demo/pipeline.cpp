@@ -177,10 +177,15 @@ bool Pipeline::nothingLost() const {
 void Pipeline::reconcile() {
     if (m_state == Idle || m_state == Finished)
         return;
-    const auto fit = [this](std::array<Worker, MaxWorkers> &slots, int wanted, bool producer) {
+    // Once the channel is finished nothing is left to take: a consumer that left then is not
+    // started again (restarting it every frame kept the run from ever seeing all threads gone).
+    const bool finished = m_channel->isFinished();
+    const auto fit = [this, finished](std::array<Worker, MaxWorkers> &slots, int wanted,
+                                      bool producer) {
         for (int i = 0; i < MaxWorkers; ++i) {
             Worker &w = slots[size_t(i)];
-            const bool want = i < wanted && !(producer && m_state != Running);
+            const bool want =
+                i < wanted && !(producer && m_state != Running) && !(!producer && finished);
             if (w.thread.joinable() && w.exited)
                 w.thread.join(); // it left; its card shows it stopped until it is wanted again
             if (want && !w.thread.joinable()) {
