@@ -5,6 +5,14 @@
 
 namespace QtChannel::detail {
 
+Parker &Parker::forThisThread() noexcept {
+    thread_local Parker parker;
+    // The previous cycle's unpark() has published Notified before that call returned (the
+    // channel waits for it even on a deadline), so no store from it can follow this reset.
+    parker.m_state.store(Empty, std::memory_order_relaxed);
+    return parker;
+}
+
 bool Parker::park(QDeadlineTimer deadline, AdaptiveSpin *spin) noexcept {
     if (spin && spin->spin([this] { return m_state.load(std::memory_order_acquire) == Notified; }))
         return true;

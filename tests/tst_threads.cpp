@@ -378,8 +378,13 @@ void tst_Threads::canceledPutsRaceAcceptance() {
     QVERIFY(canceled > 0);
 }
 
-// getBlocking() with deadlines so short that many expire exactly as an item arrives: an item
-// is never lost in the window between the deadline and the withdrawal.
+// getBlocking() and putBlocking() with deadlines so short that many expire exactly as an item
+// is handed over: an item is never lost or delivered twice in the window between the deadline
+// and the withdrawal (a put that reported Full and is retried would show up twice).
+//
+// Progress must not depend on the two threads' timing (under valgrind, which runs one thread
+// at a time, short deadlines can expire again and again): every 64th retry of an item waits
+// without a deadline, which the consumer's loop of short gets is sure to meet.
 void tst_Threads::deadlinesRaceDelivery() {
     constexpr int Items = 20000;
     Channel<int> ch(0);
@@ -396,10 +401,16 @@ void tst_Threads::deadlinesRaceDelivery() {
             }
         }
     });
+    int expired = 0;
     for (int i = 0; i < Items; ++i) {
         PutResult r;
-        while ((r = ch.putBlocking(i, QDeadlineTimer(std::chrono::microseconds(50)))) ==
-               PutResult::Full) {
+        for (int retry = 1;; ++retry) {
+            const auto deadline = retry % 64 == 0 ? QDeadlineTimer(QDeadlineTimer::Forever)
+                                                  : QDeadlineTimer(std::chrono::microseconds(50));
+            r = ch.putBlocking(i, deadline);
+            if (r != PutResult::Full)
+                break;
+            ++expired;
         }
         QCOMPARE(r, PutResult::Ok);
     }
@@ -407,6 +418,7 @@ void tst_Threads::deadlinesRaceDelivery() {
     consumer.join();
     QCOMPARE(duplicates.load(), 0);
     QCOMPARE(int(seen.size()), Items);
+    qDebug("%d puts expired before a get met them", expired);
 }
 
 // The guarantee behind the signal style: a slot that drains with tryGet() until nullopt sees

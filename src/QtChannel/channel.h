@@ -267,8 +267,7 @@ public:
         }
         if (fast == Fast::Done)
             return item;
-        detail::Parker parker;
-        detail::BlockingGetWaiter<T> w(&parker, &item);
+        detail::BlockingGetWaiter<T> w(&detail::Parker::forThisThread(), &item);
         {
             detail::Locker locker(m_lock);
             if (takeFirstInLineLocked(item, b)) {
@@ -799,8 +798,7 @@ private:
         }
         if (fast == Fast::Done)
             return PutResult::Ok;
-        detail::Parker parker;
-        detail::BlockingPutWaiter<T> w(&parker, &item);
+        detail::BlockingPutWaiter<T> w(&detail::Parker::forThisThread(), &item);
         {
             detail::Locker locker(m_lock);
             if (isClosedLocked())

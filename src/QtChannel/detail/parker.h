@@ -14,8 +14,15 @@
 namespace QtChannel::detail {
 
 /*
- * One blocked thread's wake-up: it lives on that thread's stack for one blocking call.
- * park() returns once unpark() was called; unpark() may come before park().
+ * One blocked thread's wake-up. park() returns once unpark() was called; unpark() may come
+ * before park().
+ *
+ * Each thread has one Parker for its whole life (forThisThread()), not one per blocking call
+ * on its stack: unpark() publishes the wake-up and then makes the futex call, and the woken
+ * thread may see the wake-up and return in between. With a Parker per call, that late futex
+ * call would land on a dead stack frame (harmless to the kernel, but memory no longer owned);
+ * with a Parker per thread it lands on live memory and is at worst a spurious wake-up of the
+ * thread's next park(), which re-checks its state.
  *
  * The channel wakes exactly the waiter it served (one per item, no thundering herd), and it
  * does so after releasing the channel lock, so the woken thread never has to wait for it.
@@ -27,13 +34,16 @@ public:
     Parker() = default;
     Parker(const Parker &) = delete;
     Parker &operator=(const Parker &) = delete;
+    // The calling thread's Parker, reset for one park()/unpark() cycle. A thread blocks in
+    // one call at a time, so the cycles never overlap.
+    static Parker &forThisThread() noexcept;
 
     // Waits for unpark() or the deadline, spinning first as `spin` advises (no spin if null).
     // Returns false if the deadline passed first.
     bool park(QDeadlineTimer deadline = QDeadlineTimer(QDeadlineTimer::Forever),
               AdaptiveSpin *spin = nullptr) noexcept;
 
-    // Wakes the parked thread. Call at most once per Parker.
+    // Wakes the parked thread. Call at most once per cycle.
     void unpark() noexcept;
 
 private:
