@@ -358,8 +358,8 @@ protected:
     // Slow paths' line.
     alignas(64) mutable detail::Lock m_lock;
     // How long a get / a put spins before it sleeps (see detail::AdaptiveSpin).
-    detail::AdaptiveSpin m_getSpin;
-    detail::AdaptiveSpin m_putSpin;
+    detail::AdaptiveSpin m_getSpin{true};
+    detail::AdaptiveSpin m_putSpin{true};
     /// \endcond
 
 private:

@@ -30,44 +30,63 @@ QTCHANNEL_EXPORT int relaxesPerMicrosecond() noexcept;
 // thread acts spins first, in case that thread is running on another core and acts within a
 // microsecond or two (a ping-pong): that saves two system calls. When the other thread is not
 // running (a loaded machine), spinning only burns a core. So the budget doubles, up to about
-// two microseconds, each time the awaited event came while spinning, and halves each time it
-// did not. One budget serves all the threads that wait on one channel; their races on it only
-// blur the average.
+// two microseconds, each time the awaited event came while spinning, and halves, down to half
+// a microsecond, each time it did not. One budget serves all the threads that wait on one
+// channel; their races on it only blur the average.
+//
+// Two threads that hand items back and forth can settle into sleeping on every hand-off: each
+// wake-up then takes longer than any short spin (15-20 us in an idle virtual machine), so
+// spinning never pays and the budget stays at its floor. A budget made with `probes` breaks
+// out of that: every 32nd spin at the floor spins up to 50 us, long enough to see the partner
+// wake up; if it does, both threads are running and the budget jumps to its maximum. That
+// costs at most 50 us in 32 waits, less than the two system calls a sleep costs each time.
 class AdaptiveSpin {
 public:
+    explicit AdaptiveSpin(bool probes = false) noexcept : m_probes(probes) {}
+
     // Spins until `done()` holds or the budget is spent; returns `done()`.
     template <typename Done> bool spin(Done &&done) noexcept(noexcept(done())) {
         const int perMicrosecond = relaxesPerMicrosecond();
+        const int floor = std::max(1, perMicrosecond / 2);
+        const int ceiling = 2 * perMicrosecond;
         int budget = m_budget.load(std::memory_order_relaxed);
         if (budget < 0)
-            budget = 2 * perMicrosecond;
-        for (int i = 0; i < budget; ++i) {
+            budget = ceiling;
+        int limit = budget;
+        bool probing = false;
+        if (m_probes && budget <= floor &&
+            m_untilProbe.fetch_sub(1, std::memory_order_relaxed) <= 1) {
+            m_untilProbe.store(ProbeInterval, std::memory_order_relaxed);
+            probing = true;
+            limit = ProbeMicroseconds * perMicrosecond;
+        }
+        for (int i = 0; i < limit; ++i) {
             if (done()) {
-                grow(budget, perMicrosecond);
+                store(budget, probing ? ceiling : std::min(ceiling, 2 * budget));
                 return true;
             }
             cpuRelax();
         }
         if (done()) {
-            grow(budget, perMicrosecond);
+            store(budget, probing ? ceiling : std::min(ceiling, 2 * budget));
             return true;
         }
-        // Halve, but keep a few tens of nanoseconds' worth, so that the budget can grow back
-        // when spinning starts to pay again.
-        const int shrunk = std::max(budget / 2, std::max(1, perMicrosecond / 32));
-        if (shrunk != budget)
-            m_budget.store(shrunk, std::memory_order_relaxed);
+        store(budget, std::max(floor, budget / 2));
         return false;
     }
 
 private:
-    void grow(int budget, int perMicrosecond) noexcept {
-        const int grown = std::min(2 * perMicrosecond, 2 * budget + 1);
-        if (grown != budget)
-            m_budget.store(grown, std::memory_order_relaxed);
+    static constexpr int ProbeInterval = 32;
+    static constexpr int ProbeMicroseconds = 50;
+
+    void store(int old, int budget) noexcept {
+        if (budget != old)
+            m_budget.store(budget, std::memory_order_relaxed);
     }
 
     std::atomic<int> m_budget{-1}; // in cpuRelax() calls; -1 until first used
+    std::atomic<int> m_untilProbe{ProbeInterval};
+    const bool m_probes;
 };
 
 // Waiting for another thread to finish a step that takes nanoseconds (filling a slot it
