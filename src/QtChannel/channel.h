@@ -453,6 +453,23 @@ private:
         }
     }
 
+    // Whether a put that spins on a full ring should try again: once a few slots are free
+    // (16, or a quarter of a small ring). Pushing into each slot the moment a get empties it
+    // would move that slot's cache line between the two cores for every item; waiting for a
+    // few lets the put refill them in a burst. It only delays a put that waits anyway: when
+    // the spin ends, the put takes the slow path, which uses any room there is.
+    bool roomForBurst() const noexcept {
+        if constexpr (!UsesRing) {
+            return true;
+        } else {
+            const Cell *cells = static_cast<const Cell *>(m_cells.load(std::memory_order_acquire));
+            const quint64 burst =
+                quint64(std::min<qsizetype>(16, std::max<qsizetype>(1, m_ringSize / 4)));
+            const quint64 last = ticketOf(m_tail.load(std::memory_order_relaxed)) + burst - 1;
+            return !cells || cells[ringSlot(last)].seq.load(std::memory_order_acquire) >= 2 * last;
+        }
+    }
+
     // True when the fast paths alone decide: nothing waits behind the ring, no get waits, and
     // the channel is open.
     bool quietRing() const noexcept {
@@ -792,6 +809,8 @@ private:
         Fast fast = pushFast(item, b);
         if (fast == Fast::Full && capacity() == m_ringSize) {
             m_putSpin.spin([&] {
+                if (!roomForBurst())
+                    return !quietRing();
                 fast = pushFast(item, b);
                 return fast != Fast::Full || !quietRing();
             });
