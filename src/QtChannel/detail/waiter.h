@@ -35,7 +35,8 @@ template <typename T> QFutureInterface<T> startedPromise() {
  *
  * A future's waiter is allocated by the channel and deleted when it is settled. A blocked
  * thread's waiter lives on that thread's stack; the channel only touches it under its lock,
- * and then unparks it once, as its very last access.
+ * and then reads its `parker` and unparks that once, as its very last access (the parker is
+ * the thread's own and outlives the waiter: see Parker).
  */
 struct Waiter {
     enum class Outcome : quint8 {
