@@ -53,8 +53,12 @@ for t in json.load(open(os.path.join(logs, "tests.json")))["tests"]:
 def run(test):
     name, command, cwd, env = test
     log = os.path.join(logs, name + ".log")
-    valgrind = ["valgrind", "--tool=memcheck", "--error-exitcode=99", "--leak-check=full",
-                "--show-leak-kinds=definite", "--errors-for-leak-kinds=definite",
+    # --fair-sched=yes: valgrind runs one thread at a time, and its default lock lets a thread
+    # that never blocks in a system call (a test's polling loop) take it back again and again,
+    # so a thread whose futex wait has returned may never run again (seen in tst_threads: the
+    # channel had served and unparked the thread; it stayed in "WaitSys" for minutes).
+    valgrind = ["valgrind", "--tool=memcheck", "--fair-sched=yes", "--error-exitcode=99",
+                "--leak-check=full", "--show-leak-kinds=definite", "--errors-for-leak-kinds=definite",
                 "--num-callers=40", "--suppressions=" + supp, "--log-file=" + log]
     start = time.monotonic()
     with open(os.path.join(logs, name + ".out"), "w") as out:

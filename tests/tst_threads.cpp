@@ -382,9 +382,9 @@ void tst_Threads::canceledPutsRaceAcceptance() {
 // is handed over: an item is never lost or delivered twice in the window between the deadline
 // and the withdrawal (a put that reported Full and is retried would show up twice).
 //
-// Progress must not depend on the two threads' timing (under valgrind, which runs one thread
-// at a time, short deadlines can expire again and again): every 64th retry of an item waits
-// without a deadline, which the consumer's loop of short gets is sure to meet.
+// Progress must not depend on the two threads' timing (short deadlines can expire again and
+// again when the threads take turns on one core, as under valgrind): every 4th try of an item
+// waits without a deadline, which the consumer's loop of short gets is sure to meet.
 void tst_Threads::deadlinesRaceDelivery() {
     constexpr int Items = 20000;
     Channel<int> ch(0);
@@ -405,7 +405,7 @@ void tst_Threads::deadlinesRaceDelivery() {
     for (int i = 0; i < Items; ++i) {
         PutResult r;
         for (int retry = 1;; ++retry) {
-            const auto deadline = retry % 64 == 0 ? QDeadlineTimer(QDeadlineTimer::Forever)
+            const auto deadline = retry % 4 == 0 ? QDeadlineTimer(QDeadlineTimer::Forever)
                                                   : QDeadlineTimer(std::chrono::microseconds(50));
             r = ch.putBlocking(i, deadline);
             if (r != PutResult::Full)
