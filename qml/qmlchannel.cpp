@@ -346,13 +346,9 @@ QJSEngine *QmlChannel::engine() const {
     return qjsEngine(this);
 }
 
-bool QmlChannel::checkItem(const QJSValue &value, const char *method) const {
-    QString problem;
-    if (value.isUndefined())
-        problem = QStringLiteral("undefined cannot be put into a channel (tryGet() returns "
-                                 "undefined for \"nothing\"); put null instead");
-    else if (value.isCallable())
-        problem = QStringLiteral("a function cannot be put into a channel");
+// True if `problem` is empty; otherwise throws it as a TypeError into the calling JavaScript
+// (or warns, without an engine) and returns false.
+bool QmlChannel::accept(const char *method, const QString &problem) const {
     if (problem.isEmpty())
         return true;
     const QString message =
@@ -364,6 +360,16 @@ bool QmlChannel::checkItem(const QJSValue &value, const char *method) const {
     return false;
 }
 
+bool QmlChannel::checkItem(const QJSValue &value, const char *method) const {
+    QString problem;
+    if (value.isUndefined())
+        problem = QStringLiteral("undefined cannot be put into a channel (tryGet() returns "
+                                 "undefined for \"nothing\"); put null instead");
+    else if (value.isCallable())
+        problem = QStringLiteral("a function cannot be put into a channel");
+    return accept(method, problem);
+}
+
 bool QmlChannel::checkCallback(const QJSValue &callback, const char *method, bool required) const {
     QString problem;
     if (callback.isUndefined() || callback.isNull()) {
@@ -373,15 +379,7 @@ bool QmlChannel::checkCallback(const QJSValue &callback, const char *method, boo
     } else if (!callback.isCallable()) {
         problem = QStringLiteral("the callback must be a function");
     }
-    if (problem.isEmpty())
-        return true;
-    const QString message =
-        QLatin1String("Channel.") + QLatin1String(method) + QLatin1String("(): ") + problem;
-    if (QJSEngine *e = engine())
-        e->throwError(QJSValue::TypeError, message);
-    else
-        qmlWarning(this) << message;
-    return false;
+    return accept(method, problem);
 }
 
 void QmlChannel::refusedBecauseClosed() {

@@ -230,6 +230,7 @@ private:
         return live;
     }
     QJSEngine *engine() const;
+    bool accept(const char *method, const QString &problem) const;
     bool checkItem(const QJSValue &value, const char *method) const;
     bool checkCallback(const QJSValue &callback, const char *method, bool required) const;
     void refusedBecauseClosed();
