@@ -42,7 +42,8 @@ QTCHANNEL_EXPORT int relaxesPerMicrosecond() noexcept;
 // costs at most 50 us in 32 waits, less than the two system calls a sleep costs each time.
 class AdaptiveSpin {
 public:
-    explicit AdaptiveSpin(bool probes = false) noexcept : m_probes(probes) {}
+    explicit AdaptiveSpin(bool probes = false) noexcept
+        : m_probes(probes) {}
 
     // Spins until `done()` holds or the budget is spent; returns `done()`.
     template <typename Done> bool spin(Done &&done) noexcept(noexcept(done())) {
