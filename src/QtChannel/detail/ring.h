@@ -54,11 +54,12 @@ public:
 
     enum class Step : quint8 { Ok, Full, Empty, Slow };
 
-    // A ring of `slots` cells (0: no ring) for items of `itemSize` bytes aligned to `itemAlign`.
-    Ring(qsizetype slots, std::size_t itemSize, std::size_t itemAlign) noexcept
-        : m_slots(slots)
-        , m_mask(isPowerOfTwo(slots) ? quint64(slots - 1) : 0)
-        , m_pow2(isPowerOfTwo(slots))
+    // A ring of `slotCount` cells (0: no ring) for items of `itemSize` bytes aligned to
+    // `itemAlign`.
+    Ring(qsizetype slotCount, std::size_t itemSize, std::size_t itemAlign) noexcept
+        : m_slots(slotCount)
+        , m_mask(isPowerOfTwo(slotCount) ? quint64(slotCount - 1) : 0)
+        , m_pow2(isPowerOfTwo(slotCount))
         , m_cellAlign(quint32(std::max(alignof(std::atomic<quint64>), itemAlign)))
         , m_itemOffset(quint32(roundUp(sizeof(std::atomic<quint64>), itemAlign)))
         , m_stride(quint32(roundUp(m_itemOffset + itemSize, m_cellAlign))) {}
