@@ -51,7 +51,7 @@ scripts/deps.sh core bench
 cmake -S . -B "$build" -G Ninja \
     -DCMAKE_BUILD_TYPE=Release \
     -DQTCHANNEL_BUILD_BENCHMARKS=ON \
-    -DBUILD_TESTING=OFF \
+    -DQTCHANNEL_BUILD_TESTS=OFF \
     -DQTCHANNEL_BUILD_EXAMPLES=OFF \
     -DQTCHANNEL_BUILD_QML=OFF \
     -DQTCHANNEL_WARNINGS_AS_ERRORS=ON >/dev/null

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages a QtChannel task needs, when any of them is missing.
-#   scripts/deps.sh core|qml|coro|bench|fuzz|docs|memcheck ...
+#   scripts/deps.sh core|qml|coro|bench|fuzz|docs|format|memcheck ...
 # Runs apt-get as root (directly, or through sudo for other users). Does nothing, and needs
 # no network, when everything is installed already.
 set -euo pipefail
@@ -16,6 +16,7 @@ declare -A groups=(
     [bench]="libbenchmark-dev libboost1.81-dev libconcurrentqueue-dev golang-go gnuplot-nox"
     [fuzz]="clang-14 libclang-rt-14-dev"
     [docs]="doxygen"
+    [format]="clang-format-14"
     [memcheck]="valgrind python3"
 )
 

@@ -406,7 +406,7 @@ void tst_Threads::deadlinesRaceDelivery() {
         PutResult r;
         for (int retry = 1;; ++retry) {
             const auto deadline = retry % 4 == 0 ? QDeadlineTimer(QDeadlineTimer::Forever)
-                                                  : QDeadlineTimer(std::chrono::microseconds(50));
+                                                 : QDeadlineTimer(std::chrono::microseconds(50));
             r = ch.putBlocking(i, deadline);
             if (r != PutResult::Full)
                 break;
