@@ -10,7 +10,7 @@
 //   QTCHANNEL_MODEL_SEED  first seed (default 1); seeds SEED .. SEED+RUNS-1 are run
 //   QTCHANNEL_MODEL_ONLY  run this one seed only (to replay a failure)
 
-#include "model.h"
+#include "shrink.h"
 
 #include <QtTest/QTest>
 
