@@ -181,6 +181,10 @@ ChannelBasePrivate::~ChannelBasePrivate() {
 }
 
 ChannelBase::~ChannelBase() {
+    destroyChannel(); // done already, unless a subclass's constructor threw
+}
+
+void ChannelBase::destroyChannel() {
     m_d->destroy();
 }
 
@@ -411,6 +415,10 @@ void ChannelBase::connectNotify(const QMetaMethod &signal) {
     Q_D(ChannelBase);
     int i;
     if (const quint8 bit = eventOf(signal, &i)) {
+        // A new receiver of sizeChanged() compares with the size it can see now: changes made
+        // while nobody listened were never reported.
+        if (bit == Deferred::SizeChanged && d->listeners[i].load() == 0)
+            d->reportedSize.store(size(), std::memory_order_relaxed);
         d->listeners[i].fetch_add(1);
         m_listened.fetch_or(bit);
     }

@@ -142,6 +142,7 @@ public:
     std::exception_ptr closeReason; // written once, before q->m_closed is published
     std::shared_ptr<const detail::UndeliveredHandler> handler;
     QList<std::shared_ptr<detail::ForEachRunner>> runners;
+    bool destroyed = false; // destroy() ran (the destroying thread only)
 
     // --- atomics, read without the lock --------------------------------------------------------
     std::atomic<bool> shutDown{false};      // set under the lock when destruction starts

@@ -778,6 +778,9 @@ void ChannelBasePrivate::removeRunner(detail::ForEachRunner *runner) {
 // --- destruction -----------------------------------------------------------------------------
 
 void ChannelBasePrivate::destroy() {
+    if (destroyed)
+        return;
+    destroyed = true;
     Deferred d;
     QList<std::shared_ptr<detail::ForEachRunner>> stopping;
     {

@@ -76,8 +76,10 @@ template <typename T> class Channel : public ChannelBase {
     using Ops = detail::ItemOpsOf<T>;
     using Step = detail::Ring::Step;
     static constexpr bool ViaRing = Ops::ops.viaRing;
-    // Batches hand items over in a QList, which (in Qt 6.4) moves them by assignment.
-    static constexpr bool BatchesWork = std::is_move_assignable_v<T>;
+    // Batches hand items over in a QList, which (in Qt 6.4) copies its items when it detaches
+    // and moves them by assignment: move-only items cannot be batched.
+    static constexpr bool BatchesWork =
+        std::is_copy_constructible_v<T> && std::is_move_assignable_v<T>;
 
 public:
     //! The item type.
@@ -103,6 +105,13 @@ public:
      */
     Channel(qsizetype capacity, Overflow overflow, QObject *parent = nullptr)
         : ChannelBase(Ops::ops, capacity, overflow, parent) {}
+
+    //! Closes the channel; see ChannelBase::~ChannelBase().
+    ~Channel() override {
+        // While this is still a Channel<T>: forEach loops in other threads take through it
+        // until they are stopped.
+        destroyChannel();
+    }
 
     Channel(const Channel &) = delete;
     Channel &operator=(const Channel &) = delete;
@@ -132,9 +141,7 @@ public:
         case PutResult::Full:
             break;
         }
-        auto *w = new detail::FuturePut<T>(std::move(item));
-        QFuture<void> pending = w->promise.future();
-        return settle(w, enqueue(w, d), std::move(pending));
+        return wait(std::make_unique<detail::FuturePut<T>>(std::move(item)), d);
     }
 
     /*!
@@ -160,9 +167,7 @@ public:
                 return promise.future();
             }
         }
-        auto *w = new detail::FutureGet<T>;
-        QFuture<T> pending = w->promise.future();
-        return settle(w, enqueue(w, d), std::move(pending));
+        return wait(std::make_unique<detail::FutureGet<T>>(), d);
     }
 
     /*!
@@ -256,7 +261,7 @@ public:
      */
     QList<T> tryGetMany(qsizetype max) {
         static_assert(BatchesWork,
-                      "QtChannel::Channel<T>::tryGetMany: QList<T> needs a move-assignable T");
+                      "QtChannel::Channel<T>::tryGetMany: QList<T> needs a copyable, assignable T");
         checkBatch(max, "tryGetMany");
         QList<T> items;
         Deferred d;
@@ -274,17 +279,15 @@ public:
      */
     QFuture<QList<T>> getMany(qsizetype max) {
         static_assert(BatchesWork,
-                      "QtChannel::Channel<T>::getMany: QList<T> needs a move-assignable T");
+                      "QtChannel::Channel<T>::getMany: QList<T> needs a copyable, assignable T");
         checkBatch(max, "getMany");
         Deferred d;
         Flusher flusher(this, d);
         QList<T> items;
-        takeFastBatch(items, max, d);
+        takeManyNow(items, max, d);
         if (!items.isEmpty())
             return QtFuture::makeReadyFuture(std::move(items));
-        auto *w = new detail::FutureGetMany<T>(max);
-        QFuture<QList<T>> pending = w->promise.future();
-        return settle(w, enqueue(w, d), std::move(pending));
+        return wait(std::make_unique<detail::FutureGetMany<T>>(max), d);
     }
 
     /*!
@@ -294,8 +297,9 @@ public:
      */
     QList<T> getManyBlocking(qsizetype max,
                              QDeadlineTimer deadline = QDeadlineTimer(QDeadlineTimer::Forever)) {
-        static_assert(BatchesWork,
-                      "QtChannel::Channel<T>::getManyBlocking: QList<T> needs a move-assignable T");
+        static_assert(
+            BatchesWork,
+            "QtChannel::Channel<T>::getManyBlocking: QList<T> needs a copyable, assignable T");
         checkBatch(max, "getManyBlocking");
         QList<T> items;
         Deferred d;
@@ -320,7 +324,7 @@ public:
      */
     qsizetype tryPutMany(QList<T> &items) {
         static_assert(BatchesWork,
-                      "QtChannel::Channel<T>::tryPutMany: QList<T> needs a move-assignable T");
+                      "QtChannel::Channel<T>::tryPutMany: QList<T> needs a copyable, assignable T");
         if (items.isEmpty())
             return 0;
         Deferred d;
@@ -427,19 +431,21 @@ private:
         return std::make_exception_ptr(ChannelClosed());
     }
 
-    // The end of put(), get() and getMany() that had to go to their line.
-    template <typename W, typename R> QFuture<R> settle(W *w, Queued queued, QFuture<R> pending) {
-        switch (queued) {
+    // The end of put(), get() and getMany() that go to their line: the future is ready at
+    // once (served, or refused because the channel is closed) or pending, the line owning the
+    // waiter. If serving it throws, the waiter is deleted and the exception propagates.
+    template <typename W> auto wait(std::unique_ptr<W> w, Deferred &d) {
+        auto pending = w->promise.future();
+        switch (enqueue(w.get(), d)) {
         case Queued::Waiting:
+            w.release(); // the channel's now
             break;
         case Queued::Served:
             w->promise.reportFinished();
-            delete w;
             break;
-        case Queued::Closed: // refused at the door: the item, if any, is destroyed
+        case Queued::Closed: // refused at the door: its item, if any, is destroyed
             w->promise.reportException(closedError());
             w->promise.reportFinished();
-            delete w;
             break;
         }
         return pending;
@@ -603,16 +609,26 @@ private:
         return takeSlow(target, d);
     }
 
+    // Takes up to `max` items that are available now, appending to `items`: from the ring in
+    // batches (a take may refill it from behind), then under the lock if anything is left
+    // elsewhere. A take that finds nothing arms itemAvailable(), as tryGet() does.
     void takeManyNow(QList<T> &items, qsizetype max, Deferred &d) {
-        const Step step = takeFastBatch(items, max, d);
-        if (step == Step::Ok && (items.size() == max || quietRing()))
+        const qsizetype start = items.size();
+        Step step;
+        do {
+            step = takeFastBatch(items, max - (items.size() - start), d);
+        } while (step == Step::Ok && items.size() - start < max);
+        if (items.size() - start == max)
             return;
-        if (step == Step::Empty && quietRing() && m_ring.count() == 0) {
+        if (step != Step::Slow && quietRing() && m_ring.count() == 0) {
+            if (items.size() > start)
+                return; // the ring was all there was
+            // Arm the notification, then look once more (as in takeNow()).
             armItem();
             if (m_ring.count() == 0 && quietRing())
                 return;
         }
-        detail::ListGetter<T> target(items, max - items.size());
+        detail::ListGetter<T> target(items, max - (items.size() - start));
         takeManySlow(target, d);
     }
 

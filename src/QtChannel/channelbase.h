@@ -264,6 +264,10 @@ protected:
     void snapshotInto(void (*append)(void *list, const void *item), void *list) const;
     void setUndeliveredHandler(detail::UndeliveredHandler handler);
     detail::Anchor *anchor() const noexcept;
+    // The destructor's work (see ~ChannelBase()), done by ~Channel<T>() while the object is
+    // still one: consumers in other threads call its typed members until they are stopped.
+    // Runs once.
+    void destroyChannel();
 
     // Runs the deferred work: wakes waiters, hands undelivered items over, completes futures,
     // emits the signals that have receivers. Inline: usually there is nothing to do.
