@@ -1,7 +1,6 @@
 // Copyright (C) 2026 The QtChannel authors. SPDX-License-Identifier: MIT
 #pragma once
 
-
 /*
  * A reference model of Channel<T> and a harness that drives the real channel and the model
  * with the same operation sequence, comparing every observable after every step.
