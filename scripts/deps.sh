@@ -6,7 +6,7 @@
 set -euo pipefail
 
 declare -A groups=(
-    [core]="g++ make cmake ninja-build git ca-certificates qt6-base-dev"
+    [core]="g++ make cmake ninja-build git ca-certificates qt6-base-dev qt6-base-private-dev"
     [qml]="qt6-declarative-dev qt6-declarative-dev-tools libqt6quicktest6 qml6-module-qtqml
            qml6-module-qtqml-models qml6-module-qtqml-workerscript qml6-module-qtquick
            qml6-module-qtquick-window qml6-module-qtquick-templates qml6-module-qtquick-controls

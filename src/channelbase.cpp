@@ -37,6 +37,10 @@ std::exception_ptr closedError() {
 
 Waiter::~Waiter() = default;
 
+void FutureWaiter::canceled() noexcept {
+    anchor->scheduleSweep();
+}
+
 void BlockingPutter::wake() noexcept {
     m_parker->unpark();
 }
@@ -218,10 +222,13 @@ qsizetype ChannelBase::clear() {
 
 namespace {
 // A join() future, in the channel's joiners' line until the channel is finished.
-struct JoinWaiter final : Waiter {
-    JoinWaiter()
-        : Waiter(Side::Join, Kind::Future)
-        , promise(detail::startedPromise<void>()) {}
+struct JoinWaiter final : detail::FutureWaiter {
+    explicit JoinWaiter(detail::Anchor *a)
+        : FutureWaiter(Side::Join, a)
+        , promise(detail::startedPromise<void>()) {
+        watch(promise);
+    }
+    ~JoinWaiter() override { unwatch(promise); }
     bool accept(void *) override { return false; }
     bool isWithdrawn() const override { return promise.isCanceled(); }
     void complete(const detail::Completion &c) override {
@@ -245,7 +252,7 @@ QFuture<void> ChannelBase::join() const {
             return QtFuture::makeExceptionalFuture<void>(d->closeReason);
         return QtFuture::makeReadyFuture();
     }
-    auto *w = new JoinWaiter;
+    auto *w = new JoinWaiter(d->anchor);
     QFuture<void> future = w->promise.future();
     Deferred deferred;
     Flusher flusher(self, deferred);
@@ -301,7 +308,7 @@ bool ChannelBase::takeSlow(Waiter &target, Deferred &d) {
     return d_func()->take(target, d);
 }
 
-ChannelBase::Queued ChannelBase::enqueue(Waiter *w, Deferred &d) {
+detail::Queued ChannelBase::enqueue(Waiter *w, Deferred &d) {
     return d_func()->enqueue(w, d);
 }
 

@@ -91,7 +91,7 @@ public:
     // --- the operations (core.cpp) ---------------------------------------------------------
     PutResult put(void *item, Deferred &d);
     bool take(Waiter &target, Deferred &d);
-    ChannelBase::Queued enqueue(Waiter *w, Deferred &d);
+    detail::Queued enqueue(Waiter *w, Deferred &d);
     Outcome block(Waiter &w, detail::Parker &parker, QDeadlineTimer deadline, Deferred &d);
     qsizetype putMany(std::byte *first, qsizetype count, qsizetype &accepted, Deferred &d);
     void afterFastPut(Deferred &d);
@@ -101,9 +101,14 @@ public:
     // Gives the items `holder` took back to the head of the line (a consumer withdrawn after
     // it was served); on a finished channel they can never be taken: undelivered.
     void giveBack(Waiter &holder, Deferred &d);
+    // The same from outside any channel operation (a withdrawn select or coroutine, through
+    // the anchor): the signals it causes are queued to the channel's thread, because the
+    // caller holds the anchor's lock.
+    void giveBackFromOutside(Waiter &holder, Deferred &d);
     // The owner withdraws `w`: true if it was still in its line (now unlinked).
     bool unlink(Waiter *w, std::shared_ptr<const detail::UndeliveredHandler> &handlerOut);
     void sweepWithdrawnLocked(Deferred &d);
+    void syncFlagsLocked() noexcept;
     // Destruction: releases every waiter, stops forEach loops, detaches the anchor and hands
     // the items to the undelivered handler, in that order (the ChannelBase destructor).
     void destroy();
@@ -165,7 +170,7 @@ private:
     HandOver handToGetterLocked(void *item, Waiter *p, Deferred &d);
     PutResult acceptLocked(void *item, Waiter *p, Deferred &d, bool &refused);
     bool pushRingLocked(void *item, Waiter *p, bool &refused);
-    ChannelBase::Queued enqueueLocked(Waiter *w, Deferred &d);
+    detail::Queued enqueueLocked(Waiter *w, Deferred &d);
     void giveBackLocked(Waiter &holder, Deferred &d);
     void serveGettersLocked(Deferred &d);
     void refillLocked(Deferred &d);
@@ -180,7 +185,6 @@ private:
                                             : (w->side == Waiter::Side::Put ? putters : joiners);
     }
     void linkLocked(detail::WaiterList &list, Waiter *w, Deferred &d);
-    void syncFlagsLocked() noexcept;
     void setOutsideLocked() noexcept;
     void undeliveredLocked(Deferred &d);
     qsizetype bufferedLocked() const noexcept {

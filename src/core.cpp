@@ -12,6 +12,10 @@
 #include <QtCore/QScopeGuard>
 #include <QtCore/QThread>
 
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <utility>
 
 namespace QtChannel {
@@ -544,8 +548,8 @@ bool ChannelBasePrivate::take(Waiter &target, Deferred &d) {
     return served == Served::Served;
 }
 
-ChannelBase::Queued ChannelBasePrivate::enqueueLocked(Waiter *w, Deferred &d) {
-    using Queued = ChannelBase::Queued;
+detail::Queued ChannelBasePrivate::enqueueLocked(Waiter *w, Deferred &d) {
+    using Queued = detail::Queued;
     switch (w->side) {
     case Waiter::Side::Get: {
         serveGettersLocked(d);
@@ -607,7 +611,7 @@ ChannelBase::Queued ChannelBasePrivate::enqueueLocked(Waiter *w, Deferred &d) {
     return Queued::Closed;
 }
 
-ChannelBase::Queued ChannelBasePrivate::enqueue(Waiter *w, Deferred &d) {
+detail::Queued ChannelBasePrivate::enqueue(Waiter *w, Deferred &d) {
     detail::Locker locker(lock);
     return enqueueLocked(w, d);
 }
@@ -626,7 +630,7 @@ Outcome ChannelBasePrivate::block(Waiter &w, detail::Parker &parker, QDeadlineTi
     }
     {
         detail::Locker locker(lock);
-        if (enqueueLocked(&w, d) != ChannelBase::Queued::Waiting)
+        if (enqueueLocked(&w, d) != detail::Queued::Waiting)
             return w.outcome;
         blocked.fetch_add(1, std::memory_order_relaxed);
     }
@@ -745,6 +749,22 @@ void ChannelBasePrivate::giveBack(Waiter &holder, Deferred &d) {
     syncFlagsLocked();
 }
 
+void ChannelBasePrivate::giveBackFromOutside(Waiter &holder, Deferred &d) {
+    {
+        detail::Locker locker(lock);
+        giveBackLocked(holder, d);
+        serveGettersLocked(d);
+        syncFlagsLocked();
+    }
+    const quint8 events =
+        std::exchange(d.events, 0) & q->m_listened.load(std::memory_order_relaxed);
+    if (events) {
+        ChannelBase *channel = q;
+        QMetaObject::invokeMethod(
+            channel, [channel, events] { channel->emitEvents(events); }, Qt::QueuedConnection);
+    }
+}
+
 bool ChannelBasePrivate::unlink(Waiter *w,
                                 std::shared_ptr<const detail::UndeliveredHandler> &handlerOut) {
     detail::Locker locker(lock);
@@ -853,6 +873,73 @@ bool Anchor::withdraw(Waiter *w) noexcept {
     for (Backoff backoff; !w->woken.load(std::memory_order_acquire);)
         backoff.pause();
     return false;
+}
+
+// The thread that finishes canceled futures: started on first use, then waiting for work
+// for the rest of the process. Plain std primitives, so ThreadSanitizer sees every hand-over.
+namespace {
+class Sweeper {
+public:
+    static Sweeper &instance() {
+        static Sweeper *sweeper = new Sweeper; // never destroyed: sweeps may come at exit
+        return *sweeper;
+    }
+    void schedule(Anchor *anchor) {
+        {
+            std::lock_guard lock(m_mutex);
+            m_queue.push_back(anchor);
+            if (!m_started) {
+                m_started = true;
+                std::thread([this] { run(); }).detach();
+            }
+        }
+        m_wake.notify_one();
+    }
+
+private:
+    void run() {
+        std::unique_lock lock(m_mutex);
+        for (;;) {
+            m_wake.wait(lock, [this] { return !m_queue.empty(); });
+            Anchor *anchor = m_queue.front();
+            m_queue.pop_front();
+            lock.unlock();
+            anchor->sweep();
+            anchor->deref();
+            lock.lock();
+        }
+    }
+
+    std::mutex m_mutex;
+    std::condition_variable m_wake;
+    std::deque<Anchor *> m_queue; // guarded by m_mutex
+    bool m_started = false;       // guarded by m_mutex
+};
+} // namespace
+
+void Anchor::scheduleSweep() noexcept {
+    if (m_sweepScheduled.exchange(true, std::memory_order_acq_rel))
+        return;
+    ref();
+    try {
+        Sweeper::instance().schedule(this);
+    } catch (...) { // out of memory or threads: the canceled futures are found lazily
+        m_sweepScheduled.store(false, std::memory_order_release);
+        deref();
+    }
+}
+
+void Anchor::sweep() {
+    m_sweepScheduled.store(false, std::memory_order_release); // later cancels schedule again
+    Deferred d;
+    visit([&d](ChannelBasePrivate *channel) {
+        Locker locker(channel->lock);
+        channel->sweepWithdrawnLocked(d);
+        channel->syncFlagsLocked();
+    });
+    // The canceled futures finish here, outside every lock: their onCanceled handlers run.
+    d.wake();
+    d.complete();
 }
 
 } // namespace detail

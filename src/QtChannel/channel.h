@@ -141,7 +141,7 @@ public:
         case PutResult::Full:
             break;
         }
-        return wait(std::make_unique<detail::FuturePut<T>>(std::move(item)), d);
+        return wait(std::make_unique<detail::FuturePut<T>>(anchor(), std::move(item)), d);
     }
 
     /*!
@@ -167,7 +167,7 @@ public:
                 return promise.future();
             }
         }
-        return wait(std::make_unique<detail::FutureGet<T>>(), d);
+        return wait(std::make_unique<detail::FutureGet<T>>(anchor()), d);
     }
 
     /*!
@@ -287,7 +287,7 @@ public:
         takeManyNow(items, max, d);
         if (!items.isEmpty())
             return QtFuture::makeReadyFuture(std::move(items));
-        return wait(std::make_unique<detail::FutureGetMany<T>>(max), d);
+        return wait(std::make_unique<detail::FutureGetMany<T>>(anchor(), max), d);
     }
 
     /*!

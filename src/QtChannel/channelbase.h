@@ -247,7 +247,7 @@ protected:
     // (accept()), or re-arms itemAvailable() and returns false.
     bool takeSlow(Waiter &target, Deferred &d);
     // A waiter that has to wait: serves it at once if it can, else adds it to its line.
-    enum class Queued : quint8 { Served, Waiting, Closed };
+    using Queued = detail::Queued;
     Queued enqueue(Waiter *w, Deferred &d);
     // Blocks the calling thread until `w` (on its stack) is served or the deadline passes:
     // enqueue(), flush, park. Returns w's outcome, Pending when the deadline passed first.

@@ -12,9 +12,11 @@
  *
  * Where the contract leaves the implementation a choice, the harness accepts every allowed
  * outcome and no other:
- * - a future canceled while pending is finished "when the channel next looks at it": the
- *   model forces it when an offer or take reaches it at the head of its line, at close() and
- *   at destruction; in between, finished or not are both accepted, but never un-finished;
+ * - a future canceled while pending is finished promptly by the channel's sweeper thread, or
+ *   when the channel next looks at it, whichever comes first: the model forces it when an
+ *   offer or take reaches it at the head of its line, at close() and at destruction (the
+ *   harness then gives the sweeper a moment to finish what it took out of the line); in
+ *   between, finished or not are both accepted, but never un-finished;
  * - pendingGets()/pendingPuts() may still count canceled waiters the channel has not
  *   noticed yet;
  * - a blocking call with a short deadline on a rendezvous channel may expire before it starts

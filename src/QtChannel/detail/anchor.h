@@ -52,16 +52,25 @@ public:
         return true;
     }
 
+    // A future of a waiter in this channel's lines was canceled: sweep the lines soon, in
+    // another thread (the caller holds that future's mutex). Lock-free; at most one sweep is
+    // scheduled at a time.
+    void scheduleSweep() noexcept;
+
     // The channel's destructor: after this, visit() finds nothing.
     void detach() noexcept {
         Locker locker(m_lock);
         m_channel = nullptr;
     }
 
+    // Sweeps the channel's lines for canceled futures and finishes them (the sweeping thread).
+    void sweep();
+
 private:
     ~Anchor() = default;
 
     std::atomic<int> m_refs{1};
+    std::atomic<bool> m_sweepScheduled{false};
     Lock m_lock;
     ChannelBasePrivate *m_channel; // guarded by m_lock; null once the channel is gone
 };

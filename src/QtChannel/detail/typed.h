@@ -4,6 +4,8 @@
 // Internal header: not part of the public API. The few waiters that must know the item type:
 // they hold a QFutureInterface<T> or a T. Everything else about waiting is untyped.
 
+#include <QtChannel/detail/anchor.h>
+#include <QtChannel/detail/cancelwatch.h>
 #include <QtChannel/detail/itemops.h>
 #include <QtChannel/detail/parker.h>
 #include <QtChannel/detail/waiter.h>
@@ -53,11 +55,25 @@ template <typename T> T *itemCast(void *item) noexcept {
     return std::launder(static_cast<T *>(item));
 }
 
+// What every future waiter does when its future is canceled: have its line swept soon, so
+// that the canceled future finishes (its onCanceled handlers run) without waiting for the
+// channel's next operation.
+struct QTCHANNEL_EXPORT FutureWaiter : Waiter, CancelWatch {
+    FutureWaiter(Side s, Anchor *a) noexcept
+        : Waiter(s, Kind::Future)
+        , anchor(a) {}
+    void canceled() noexcept override;
+    Anchor *const anchor;
+};
+
 // A get() future. The channel owns it until it completes.
-template <typename T> struct FutureGet final : Waiter {
-    FutureGet()
-        : Waiter(Side::Get, Kind::Future)
-        , promise(startedPromise<T>()) {}
+template <typename T> struct FutureGet final : FutureWaiter {
+    explicit FutureGet(Anchor *a)
+        : FutureWaiter(Side::Get, a)
+        , promise(startedPromise<T>()) {
+        watch(promise);
+    }
+    ~FutureGet() override { unwatch(promise); }
     bool reserve() override { return !promise.isCanceled(); }
     // The item goes straight into the future's result store (copied if moving it may throw);
     // refused, untouched, when the future was canceled meanwhile.
@@ -73,11 +89,14 @@ template <typename T> struct FutureGet final : Waiter {
 };
 
 // A getMany() future: up to `max` items, stored as one QList when the batch ends.
-template <typename T> struct FutureGetMany final : Waiter {
-    explicit FutureGetMany(qsizetype maxItems)
-        : Waiter(Side::Get, Kind::Future)
+template <typename T> struct FutureGetMany final : FutureWaiter {
+    FutureGetMany(Anchor *a, qsizetype maxItems)
+        : FutureWaiter(Side::Get, a)
         , promise(startedPromise<QList<T>>())
-        , max(maxItems) {}
+        , max(maxItems) {
+        watch(promise);
+    }
+    ~FutureGetMany() override { unwatch(promise); }
     bool reserve() override { return !promise.isCanceled(); }
     bool accept(void *from) override {
         items.append(std::move_if_noexcept(*itemCast<T>(from)));
@@ -102,13 +121,15 @@ template <typename T> struct FutureGetMany final : Waiter {
 
 // A put() future: owns its item until it is accepted; a put that fails or is withdrawn hands
 // it to the undelivered handler.
-template <typename T> struct FuturePut final : Waiter {
-    explicit FuturePut(T &&value)
-        : Waiter(Side::Put, Kind::Future)
+template <typename T> struct FuturePut final : FutureWaiter {
+    FuturePut(Anchor *a, T &&value)
+        : FutureWaiter(Side::Put, a)
         , promise(startedPromise<void>())
         , owned(std::move(value)) {
         item = &owned;
+        watch(promise);
     }
+    ~FuturePut() override { unwatch(promise); }
     bool reserve() override { return !promise.isCanceled(); }
     bool accept(void *) override { return false; }
     bool isWithdrawn() const override { return promise.isCanceled(); }

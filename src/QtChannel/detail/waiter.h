@@ -107,6 +107,11 @@ struct QTCHANNEL_EXPORT Waiter {
 
 class Parker;
 
+// What ChannelBase::enqueue() did with a waiter: served it at once (its outcome says how:
+// Done or Failed, or Canceled when it refused), added it to its line, or refused it because
+// the channel is closed (a get: finished).
+enum class Queued : quint8 { Served, Waiting, Closed };
+
 // A thread blocked in putBlocking(), on its stack: `item` is the caller's, moved from only when
 // it is accepted.
 struct QTCHANNEL_EXPORT BlockingPutter final : Waiter {
