@@ -98,7 +98,7 @@ void Deferred::wake() noexcept {
     Waiter *last = nullptr;
     for (Waiter *w = m_first; w;) {
         Waiter *next = w->next; // read first: a woken waiter may be gone at once
-        if (w->kind == Waiter::Kind::Wake) {
+        if (w->kind == Waiter::Kind::Notify) {
             w->wake();
         } else {
             *tail = w;

@@ -130,7 +130,7 @@ public:
 // --- the arms ------------------------------------------------------------------------------
 
 SelectArm::SelectArm(Side s, ChannelBase *ch) noexcept
-    : Waiter(s, Kind::Wake)
+    : Waiter(s, Kind::Notify)
     , channel(ch)
     , anchor(ChannelBasePrivate::get(ch)->anchor) {}
 

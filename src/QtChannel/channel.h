@@ -2,6 +2,7 @@
 #pragma once
 
 #include <QtChannel/channelbase.h>
+#include <QtChannel/detail/awaiters.h>
 #include <QtChannel/detail/foreach.h>
 #include <QtChannel/detail/typed.h>
 
@@ -337,6 +338,35 @@ public:
     }
 
     /*!
+     * A coroutine's get: `co_await channel.receive()` gives the next item, or `std::nullopt`
+     * once the channel is finished, so the loop is
+     * `while (std::optional<T> item = co_await channel.receive())`. Works in any C++20
+     * coroutine type (QCoro's Task, or your own); needs neither QFuture nor QCoro.
+     *
+     * Ready at once (no suspension, no allocation) when an item can be taken now (rendezvous:
+     * from a waiting put) or the channel is finished. Otherwise the coroutine suspends as one
+     * waiter in the channel's line (first come, first served with every other style), and
+     * resumes in the thread that awaited, from its event loop (that thread must run one),
+     * never inline in the thread that served it. A suspended receive counts as a waiting get.
+     * Destroying the suspended coroutine (in its own thread) withdraws it: it never swallows an
+     * item (one it was already handed goes back to the head of the line). Destroying the
+     * channel resumes it with `std::nullopt`.
+     *
+     * Example: examples/04-coroutines/main.cpp.
+     */
+    detail::ReceiveAwaiter<T> receive() { return detail::ReceiveAwaiter<T>(*this); }
+
+    /*!
+     * A coroutine's put: `co_await channel.send(item)` gives PutResult::Ok once the item is
+     * accepted, or PutResult::Closed when the channel is or becomes closed first (the item is
+     * then destroyed; one that was waiting goes to the undelivered handler); never Full.
+     * Ready at once when the item can be accepted now or the channel is closed; otherwise it
+     * suspends and resumes as receive() does. Destroying the suspended coroutine withdraws
+     * the send: its item is never accepted later (it goes to the undelivered handler).
+     */
+    detail::SendAwaiter<T> send(T item) { return detail::SendAwaiter<T>(*this, std::move(item)); }
+
+    /*!
      * Calls `handler` with every item that was handed to the channel but will never be taken:
      * evicted or discarded by the overflow policy, removed by clear(), buffered when the
      * channel is destroyed (oldest first, then the items of pending puts in line order), and
@@ -398,6 +428,22 @@ public:
     }
 
 private:
+    template <typename U> friend class detail::ReceiveAwaiter;
+    template <typename U> friend class detail::SendAwaiter;
+
+    // The awaiters' steps: a non-waiting attempt, then joining the line.
+    bool readyToReceive(std::optional<T> &item) {
+        Deferred d;
+        Flusher flusher(this, d);
+        return takeNow(item, d) || isFinished();
+    }
+    PutResult readyToSend(T &item) { return tryPutImpl(item); }
+    detail::Queued suspendAwaiter(Waiter *node) {
+        Deferred d;
+        Flusher flusher(this, d);
+        return enqueue(node, d);
+    }
+
     template <typename F> class Runner final : public detail::ForEachRunner {
     public:
         template <typename G>

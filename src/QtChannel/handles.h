@@ -137,6 +137,10 @@ public:
     qsizetype tryPutMany(QList<T> &items) const {
         return this->checked("Sender::tryPutMany()").tryPutMany(items);
     }
+    //! See Channel::send(). The awaiter must not outlive the channel's handles.
+    detail::SendAwaiter<T> send(T item) const {
+        return this->checked("Sender::send()").send(std::move(item));
+    }
 
 private:
     template <typename U>
@@ -204,6 +208,10 @@ public:
     getManyBlocking(qsizetype max,
                     QDeadlineTimer deadline = QDeadlineTimer(QDeadlineTimer::Forever)) const {
         return this->checked("Receiver::getManyBlocking()").getManyBlocking(max, deadline);
+    }
+    //! See Channel::receive(). The awaiter must not outlive the channel's handles.
+    detail::ReceiveAwaiter<T> receive() const {
+        return this->checked("Receiver::receive()").receive();
     }
     //! See Channel::forEach(). The loop holds no handle: it ends when the channel is finished.
     template <typename F> QFuture<void> forEach(QObject *context, F &&f) const {

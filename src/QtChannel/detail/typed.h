@@ -60,7 +60,7 @@ template <typename T> T *itemCast(void *item) noexcept {
 // channel's next operation.
 struct QTCHANNEL_EXPORT FutureWaiter : Waiter, CancelWatch {
     FutureWaiter(Side s, Anchor *a) noexcept
-        : Waiter(s, Kind::Future)
+        : Waiter(s, Kind::Complete)
         , anchor(a) {}
     void canceled() noexcept override;
     Anchor *const anchor;
@@ -148,7 +148,7 @@ template <typename T> struct FuturePut final : FutureWaiter {
 // blocked in getBlocking() (with a parker, on its stack).
 template <typename T> struct OptionalGetter final : Waiter {
     explicit OptionalGetter(std::optional<T> &slot, Parker *p = nullptr) noexcept
-        : Waiter(Side::Get, Kind::Wake)
+        : Waiter(Side::Get, Kind::Notify)
         , out(slot)
         , parker(p) {}
     bool accept(void *from) override {
@@ -167,7 +167,7 @@ template <typename T> struct OptionalGetter final : Waiter {
 // to `max` items beyond those it held already.
 template <typename T> struct ListGetter final : Waiter {
     ListGetter(QList<T> &out, qsizetype maxItems, Parker *p = nullptr)
-        : Waiter(Side::Get, Kind::Wake)
+        : Waiter(Side::Get, Kind::Notify)
         , list(out)
         , start(out.size())
         , max(maxItems)

@@ -36,17 +36,18 @@ struct Completion {
  * The channel serves a waiter under its lock in three steps: reserve() commits the waiter (or
  * refuses: a canceled future, a select that fired on another channel), then the transfer
  * (accept() takes an item; for a put, the channel moves from `item`), then finish() ends what
- * reserve() began. After the lock is released, the channel tells the waiter its outcome: wake()
- * for waiters whose owner waits (a blocked thread, a suspended coroutine, a select), complete()
- * for futures. A waiter that is not the channel's (all but futures) must not be destroyed
- * before its wake() returned; its owner withdraws it under the channel's lock, or waits for
- * that last call (see Anchor::withdraw()).
+ * reserve() began. After the lock is released, the channel tells the waiter its outcome: first
+ * wake() for Kind::Notify waiters (a blocked thread, a suspended receive, a select), which runs
+ * no user code, then complete() for Kind::Complete ones (futures, a suspended send), which may.
+ * A waiter that is not the channel's (all but futures) must not be destroyed before that last
+ * call returned; its owner withdraws it under the channel's lock, or waits for the call (see
+ * Anchor::withdraw()).
  */
 struct QTCHANNEL_EXPORT Waiter {
     enum class Side : quint8 { Get, Put, Join };
     enum class Kind : quint8 {
-        Future, // complete() runs user code (continuations): after every wake()
-        Wake,   // wake() runs none: first, so that blocked owners go on at once
+        Complete, // complete() may run user code (continuations, the undelivered handler)
+        Notify,   // notify() runs none: first, so that waiting owners go on at once
     };
     enum class Outcome : quint8 {
         Pending,  // in a line
@@ -89,12 +90,14 @@ struct QTCHANNEL_EXPORT Waiter {
     virtual const void *group() const noexcept { return nullptr; }
 
     // --- after the lock is released -------------------------------------------------------------
-    // Kind::Wake: tells the owner; runs no user code; the channel's last access to *this.
+    // Kind::Notify: tells the owner; runs no user code; the channel's last access to *this.
     virtual void wake() noexcept {}
-    // Kind::Future: completes the future (continuations run) and deletes the waiter.
+    // Kind::Complete: completes the operation (a future's continuations run) and releases the
+    // waiter (a future's deletes itself); the channel's last access to *this.
     virtual void complete(const Completion &) {}
 
-    // Set by wake() of waiters whose owner may withdraw them, as its very last access.
+    // Set by wake() or complete() of waiters whose owner may withdraw them, as the very last
+    // access.
     std::atomic<bool> woken{false};
     Waiter *prev = nullptr;   // the line (guarded by the channel's lock)
     Waiter *next = nullptr;   // the line, then the Deferred list it was released into
@@ -116,7 +119,7 @@ enum class Queued : quint8 { Served, Waiting, Closed };
 // it is accepted.
 struct QTCHANNEL_EXPORT BlockingPutter final : Waiter {
     BlockingPutter(void *callerItem, Parker *parker) noexcept
-        : Waiter(Side::Put, Kind::Wake)
+        : Waiter(Side::Put, Kind::Notify)
         , m_parker(parker) {
         item = callerItem;
     }
@@ -186,7 +189,7 @@ public:
     bool isEmpty() const noexcept { return !m_first && !events && doomed.isEmpty(); }
     bool hasWaiters() const noexcept { return m_first != nullptr; }
 
-    // Wakes the Kind::Wake waiters (no user code) and keeps the futures for complete().
+    // Wakes the Kind::Notify waiters (no user code) and keeps the futures for complete().
     void wake() noexcept;
     // Hands the doomed items to the handler, then completes the futures. Runs user code.
     void complete();
