@@ -772,7 +772,9 @@ bool ChannelBasePrivate::unlink(Waiter *w,
         return false;
     lineOf(w).remove(w);
     w->outcome = Outcome::Canceled;
-    if (w->side == Waiter::Side::Put)
+    // A withdrawn send's item was the channel's to take: undelivered. A select's put arm
+    // keeps its item (Kind::Notify): it belongs to the Select until the arm fires.
+    if (w->side == Waiter::Side::Put && w->kind == Waiter::Kind::Complete)
         handlerOut = handler;
     syncFlagsLocked();
     return true;

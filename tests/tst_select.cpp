@@ -71,6 +71,7 @@ private Q_SLOTS:
     void runBlockingWaitsForAnArm();
     void runBlockingDeadline();
     void runBlockingPutArm();
+    void putArmThatDoesNotFireIsNotUndelivered();
     void rendezvousArms();
     void oneChannelInTwoArms();
     void waitingSelectKeepsItsPlaceInLine();
@@ -312,6 +313,44 @@ void tst_Select::runBlockingPutArm() {
     consumer.join();
     QVERIFY(sent);
     QCOMPARE(results.tryGet(), 1);
+}
+
+// A put arm's item belongs to the Select until the arm fires: the channel's undelivered
+// handler never sees it, whether the arm lost to another, timed out, or its channel closed.
+void tst_Select::putArmThatDoesNotFireIsNotUndelivered() {
+    Channel<Counted> full(1);
+    full.tryPut(Counted(0));
+    std::vector<int> undelivered;
+    full.setUndeliveredHandler([&](Counted &&c) { undelivered.push_back(c.value()); });
+    Channel<int> in;
+    {
+        Select lost; // waits in both lines; the get arm fires in another thread
+        lost.onGet(in, [](int) {});
+        lost.onPut(full, Counted(1), [] { QFAIL("fired"); });
+        std::thread producer([&] {
+            QVERIFY(waitUntil([&] { return in.pendingGets() == 1; }));
+            in.tryPut(7);
+        });
+        QCOMPARE(lost.runBlocking(), 0);
+        producer.join();
+    }
+    {
+        Select timedOut;
+        timedOut.onPut(full, Counted(2), [] { QFAIL("fired"); });
+        QCOMPARE(timedOut.runBlocking(QDeadlineTimer(10)), -1);
+    }
+    {
+        Select closed;
+        closed.onPut(full, Counted(3), [] { QFAIL("fired"); });
+        std::thread closer([&] {
+            QVERIFY(waitUntil([&] { return full.pendingPuts() == 1; }));
+            full.close();
+        });
+        QCOMPARE(closed.runBlocking(), -1); // its only arm died
+        closer.join();
+    }
+    QCOMPARE(undelivered, std::vector<int>{});
+    QCOMPARE(full.tryGet()->value(), 0);
 }
 
 void tst_Select::rendezvousArms() {

@@ -374,9 +374,10 @@ public:
      * withdrawn (canceled). Each such item exactly once, outside any lock, in the thread that
      * caused it. Not: items refused at the door (a put that returns PutResult::Closed or Full
      * leaves its argument to the caller; a put() on an already-closed channel destroys its
-     * item). Whatever the handler captures must outlive the channel. It must not throw (an
-     * exception is reported with qWarning and ignored). Thread-safe; replaces the previous
-     * handler; an empty function removes it.
+     * item; a Select's put arm that does not fire keeps its item, the Select's). Whatever the
+     * handler captures must outlive the channel. It must not throw (an exception is reported with
+     * qWarning and ignored). Thread-safe; replaces the previous handler; an empty function removes
+     * it.
      */
     void setUndeliveredHandler(std::function<void(T &&)> handler) {
         if (!handler) {
