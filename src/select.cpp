@@ -8,6 +8,7 @@
 #include "QtChannel/select.h"
 
 #include "QtChannel/detail/parker.h"
+#include "QtChannel/detail/resume.h"
 #include "QtChannel/detail/typed.h"
 #include "channelbase_p.h"
 
@@ -123,8 +124,10 @@ public:
     Select *const select;
     std::atomic<int> state{Idle};
     std::atomic<int> liveArms{0};
-    Parker *parker = nullptr;        // a blocking run's thread
-    std::shared_ptr<AsyncRun> async; // an asynchronous run
+    Parker *parker = nullptr;            // a blocking run's thread
+    std::shared_ptr<AsyncRun> async;     // an asynchronous run
+    std::shared_ptr<ResumeQueue> resume; // an awaiting coroutine's thread
+    ResumeQueue::Entry resumeEntry;      // its place in that queue
 };
 
 // --- the arms ------------------------------------------------------------------------------
@@ -175,6 +178,13 @@ void SelectCore::armWoken(SelectArm *arm) noexcept {
     Parker *const p = parker;
     if (notify && async)
         async->post(); // its resolution waits for `woken` before it touches the arm
+    if (notify && resume) {
+        // The coroutine resumes from its thread's event loop. `woken` is set under the
+        // queue's mutex, as the last access to arm and core.
+        const std::shared_ptr<ResumeQueue> queue = resume;
+        queue->push(&resumeEntry, &arm->woken);
+        return;
+    }
     arm->woken.store(true, std::memory_order_release); // the owner may free arm and core now
     if (notify && p)
         p->unpark();
@@ -338,6 +348,87 @@ void AsyncRun::resolve() {
     }
     promise.reportResult(fired >= 0 ? fired : -1); // -1: the deadline passed
     promise.reportFinished();
+}
+
+// --- co_await ------------------------------------------------------------------------------
+
+SelectAwaiter::SelectAwaiter(Select &select, QDeadlineTimer deadline) noexcept
+    : m_select(&select)
+    , m_deadline(deadline) {}
+
+SelectAwaiter::SelectAwaiter(SelectAwaiter &&other) noexcept
+    : m_select(other.m_select)
+    , m_deadline(other.m_deadline) {}
+
+bool SelectAwaiter::await_ready() {
+    m_select->begin("operator co_await()");
+    bool allDead = false;
+    m_fired = m_select->m_core->tryPass(allDead);
+    return m_fired >= 0 || allDead || m_deadline.hasExpired();
+}
+
+bool SelectAwaiter::await_suspend(std::coroutine_handle<> handle) {
+    SelectCore &core = *m_select->m_core;
+    core.resume = ResumeQueue::forThisThread();
+    core.resumeEntry.handle = handle;
+    core.state.store(Waiting, std::memory_order_release);
+    bool notifyExpected = false;
+    if (core.registerArms(notifyExpected)) {
+        // Fired or all dead right here: go on now, in this thread.
+        m_fired = core.state.load(std::memory_order_acquire);
+        core.withdrawAll(m_fired);
+        core.resume.reset();
+        return false;
+    }
+    m_suspended = true;
+    if (!m_deadline.isForever() && !notifyExpected) {
+        m_timer = std::make_unique<QTimer>();
+        m_timer->setSingleShot(true);
+        m_timer->setTimerType(Qt::PreciseTimer);
+        QObject::connect(m_timer.get(), &QTimer::timeout, [&core] {
+            if (core.end(TimedOut)) // no channel will notify: resume from the event loop
+                core.resume->push(&core.resumeEntry);
+        });
+        m_timer->start(std::chrono::milliseconds(std::max<qint64>(0, m_deadline.remainingTime())));
+    }
+    return true;
+}
+
+int SelectAwaiter::await_resume() {
+    m_resumed = true;
+    SelectCore &core = *m_select->m_core;
+    if (m_suspended) {
+        m_timer.reset();
+        m_fired = core.state.load(std::memory_order_acquire);
+        if (m_fired >= 0)
+            core.waitForArm(m_fired);
+        core.withdrawAll(m_fired);
+        core.resume.reset();
+    }
+    if (m_fired < 0)
+        return -1;
+    SelectArm *arm = core.armAt(m_fired);
+    if (arm->outcome == Waiter::Outcome::Failed)
+        std::rethrow_exception(arm->error);
+    arm->invoke();
+    return m_fired;
+}
+
+// The coroutine was destroyed while suspended, in its own thread: withdraw from every line, and
+// take the resumption out of the queue if a channel (or the deadline) had queued it.
+SelectAwaiter::~SelectAwaiter() {
+    if (!m_suspended || m_resumed)
+        return;
+    m_timer.reset();
+    SelectCore &core = *m_select->m_core;
+    core.end(Canceled);
+    const int fired = core.state.load(std::memory_order_acquire);
+    if (fired >= 0)
+        core.waitForArm(fired);
+    core.withdrawAll(fired); // after it, no channel touches the select again
+    core.resume->remove(&core.resumeEntry);
+    core.resume.reset();
+    core.giveBack(fired);
 }
 
 } // namespace detail

@@ -17,7 +17,9 @@
 #include <atomic>
 #include <coroutine>
 #include <exception>
+#include <numeric>
 #include <optional>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -109,6 +111,14 @@ private Q_SLOTS:
     void theThreadIsNeverBlocked();
     void resumedInTheAwaitingThread();
     void handles();
+    void selectReadyAtOnce();
+    void selectSuspendsAndResumesFromTheEventLoop();
+    void selectAllDead();
+    void selectUntilADeadline();
+    void selectDestroyedWhileSuspended();
+    void selectDestroyedAfterAnArmFired();
+    void selectHandlerThatThrows();
+    void selectInALoop();
 };
 
 void tst_Awaiters::readyAtOnceDoesNotSuspend() {
@@ -399,6 +409,200 @@ void tst_Awaiters::handles() {
     QVERIFY(TestUtil::waitFor([&] { return consumer.done(); }));
     QCOMPARE(got.items, (std::vector<int>{1, 2, 3}));
     QVERIFY(got.ended);
+}
+
+// --- co_await select ----------------------------------------------------------------------
+
+namespace {
+// Awaits `select` (or select.until(deadline)) once; records the index, or the exception.
+Task selectOnce(Select &select, std::optional<int> &fired, std::exception_ptr *error = nullptr,
+                QDeadlineTimer deadline = QDeadlineTimer(QDeadlineTimer::Forever)) {
+    try {
+        if (deadline.isForever())
+            fired = co_await select;
+        else
+            fired = co_await select.until(deadline);
+    } catch (...) {
+        if (error)
+            *error = std::current_exception();
+    }
+}
+} // namespace
+
+void tst_Awaiters::selectReadyAtOnce() {
+    Channel<int> a, b;
+    b.tryPut(2);
+    std::vector<int> got;
+    Select select;
+    select.onGet(a, [&](int v) { got.push_back(v); });
+    select.onGet(b, [&](int v) { got.push_back(v); });
+    std::optional<int> fired;
+    Task task = selectOnce(select, fired);
+    QVERIFY(task.done()); // no event processed: it never suspended
+    QCOMPARE(fired, 1);
+    QCOMPARE(got, std::vector<int>{2});
+    QCOMPARE(a.pendingGets(), 0);
+}
+
+void tst_Awaiters::selectSuspendsAndResumesFromTheEventLoop() {
+    Channel<int> jobs, stop;
+    Channel<Counted> results(1);
+    results.tryPut(Counted(0));
+    std::vector<int> got;
+    bool sent = false;
+    Select select;
+    select.onGet(jobs, [&](int v) { got.push_back(v); });
+    select.onGet(stop, [](int) { QFAIL("stop fired"); });
+    select.onPut(results, Counted(1), [&] { sent = true; });
+    std::optional<int> fired;
+    Task task = selectOnce(select, fired);
+    QVERIFY(!task.done());
+    QCOMPARE(jobs.pendingGets(), 1); // in every line
+    QCOMPARE(stop.pendingGets(), 1);
+    QCOMPARE(results.pendingPuts(), 1);
+    std::thread producer([&] { jobs.tryPut(5); });
+    producer.join();
+    QVERIFY(!task.done()); // not resumed on the producer's thread
+    QVERIFY(got.empty());
+    QVERIFY(TestUtil::waitFor([&] { return task.done(); }));
+    QCOMPARE(fired, 0);
+    QCOMPARE(got, std::vector<int>{5}); // the handler ran in this thread, on resumption
+    QVERIFY(!sent);
+    QCOMPARE(stop.pendingGets(), 0); // withdrawn from the other lines
+    QCOMPARE(results.pendingPuts(), 0);
+    QCOMPARE(results.size(), 1); // the put arm put nothing
+}
+
+void tst_Awaiters::selectAllDead() {
+    Channel<int> a, b;
+    Select select;
+    select.onGet(a, [](int) { QFAIL("fired"); });
+    select.onGet(b, [](int) { QFAIL("fired"); });
+    std::optional<int> fired;
+    Task task = selectOnce(select, fired);
+    QVERIFY(!task.done());
+    a.close();
+    QVERIFY(!task.done()); // b still lives
+    b.close();
+    QVERIFY(TestUtil::waitFor([&] { return task.done(); }));
+    QCOMPARE(fired, -1);
+
+    Select dead; // dead at once: no suspension
+    dead.onGet(a, [](int) {});
+    std::optional<int> now;
+    Task ready = selectOnce(dead, now);
+    QVERIFY(ready.done());
+    QCOMPARE(now, -1);
+}
+
+void tst_Awaiters::selectUntilADeadline() {
+    Channel<int> a;
+    Select select;
+    select.onGet(a, [](int) { QFAIL("fired"); });
+    std::optional<int> fired;
+    Task task = selectOnce(select, fired, nullptr, QDeadlineTimer(10));
+    QVERIFY(!task.done());
+    QVERIFY(TestUtil::waitFor([&] { return task.done(); }));
+    QCOMPARE(fired, -1);
+    QCOMPARE(a.pendingGets(), 0); // withdrawn
+    a.tryPut(1);
+    QCOMPARE(a.tryGet(), 1); // nothing taken
+
+    Select expired; // an expired deadline with nothing ready: -1 at once
+    expired.onGet(a, [](int) {});
+    std::optional<int> now;
+    Task ready = selectOnce(expired, now, nullptr, QDeadlineTimer(0));
+    QVERIFY(ready.done());
+    QCOMPARE(now, -1);
+}
+
+void tst_Awaiters::selectDestroyedWhileSuspended() {
+    Channel<int> a;
+    Channel<Counted> full(1);
+    full.tryPut(Counted(0));
+    std::vector<int> undelivered;
+    full.setUndeliveredHandler([&](Counted &&c) { undelivered.push_back(c.value()); });
+    {
+        Select select;
+        select.onGet(a, [](int) { QFAIL("fired"); });
+        select.onPut(full, Counted(1), [] { QFAIL("fired"); });
+        std::optional<int> fired;
+        Task task = selectOnce(select, fired);
+        QCOMPARE(a.pendingGets(), 1);
+        QCOMPARE(full.pendingPuts(), 1);
+    } // the coroutine, then the Select, destroyed while suspended
+    QCOMPARE(a.pendingGets(), 0);
+    QCOMPARE(full.pendingPuts(), 0);
+    a.tryPut(1);
+    QCOMPARE(a.tryGet(), 1); // nothing taken
+    QCOMPARE(full.tryGet()->value(), 0);
+    QVERIFY(!full.tryGet());      // nothing put
+    QVERIFY(undelivered.empty()); // the put arm's item was the Select's
+    QCOMPARE(Counted::live(), 0);
+}
+
+void tst_Awaiters::selectDestroyedAfterAnArmFired() {
+    Channel<Counted> a;
+    {
+        Select select;
+        select.onGet(a, [](Counted) { QFAIL("handler ran"); });
+        std::optional<int> fired;
+        Task task = selectOnce(select, fired);
+        a.tryPut(Counted(1)); // fires the arm; the resumption is queued
+        a.tryPut(Counted(2));
+        QCOMPARE(a.size(), 1);
+    }                      // destroyed before its resumption ran
+    QCOMPARE(a.size(), 2); // the item went back to the head of the channel
+    QCOMPARE(a.tryGet()->value(), 1);
+    QCOMPARE(a.tryGet()->value(), 2);
+    QCoreApplication::sendPostedEvents(); // the queued resumption finds nothing
+    QCOMPARE(Counted::live(), 0);
+}
+
+void tst_Awaiters::selectHandlerThatThrows() {
+    Channel<int> a;
+    Select select;
+    select.onGet(a, [](int) { throw std::runtime_error("handler"); });
+    std::optional<int> fired;
+    std::exception_ptr error;
+    Task task = selectOnce(select, fired, &error);
+    a.tryPut(1);
+    QVERIFY(TestUtil::waitFor([&] { return task.done(); }));
+    QVERIFY(!fired);
+    QVERIFY(error);
+    QVERIFY_THROWS_EXCEPTION(std::runtime_error, std::rethrow_exception(error));
+    QCOMPARE(a.size(), 0); // the arm fired: its item was taken
+    QVERIFY_THROWS_EXCEPTION(std::logic_error, select.tryRun()); // single use
+}
+
+// The worker of Go's for-select loop: jobs until the stop channel says so; a new Select each
+// round; every job exactly once.
+void tst_Awaiters::selectInALoop() {
+    Channel<int> jobs(4);
+    Channel<int> stop;
+    std::vector<int> done;
+    auto worker = [](Channel<int> &j, Channel<int> &s, std::vector<int> &out) -> Task {
+        for (bool running = true; running;) {
+            Select select;
+            select.onGet(j, [&](int v) { out.push_back(v); });
+            select.onGet(s, [&](int) { running = false; });
+            if (co_await select < 0)
+                running = false;
+        }
+    };
+    Task task = worker(jobs, stop, done);
+    std::thread producer([&] {
+        for (int i = 0; i < 100; ++i)
+            jobs.putBlocking(i);
+        while (jobs.size() > 0) // the worker drains the jobs before it is stopped
+            std::this_thread::yield();
+        stop.tryPut(0);
+    });
+    QVERIFY(TestUtil::waitFor([&] { return task.done(); }));
+    producer.join();
+    std::vector<int> expected(100);
+    std::iota(expected.begin(), expected.end(), 0);
+    QCOMPARE(done, expected);
 }
 
 QTEST_GUILESS_MAIN(tst_Awaiters)

@@ -9,6 +9,7 @@
 #include <QtCore/QDeadlineTimer>
 #include <QtCore/QFuture>
 
+#include <coroutine>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -24,6 +25,7 @@
 
 QT_BEGIN_NAMESPACE
 class QObject;
+class QTimer;
 QT_END_NAMESPACE
 
 namespace QtChannel {
@@ -125,6 +127,37 @@ private:
     Channel<T> &m_channel;
     F m_handler;
     T m_value; // the Select's until the arm fires (moved from only then)
+};
+
+/*
+ * The awaitable of `co_await select` and `co_await select.until(deadline)`: the index of the
+ * arm that fired, or -1 (every arm dead, or the deadline passed). Ready at once (no
+ * suspension) when an arm is ready now. Otherwise the select joins every line and the
+ * coroutine resumes in its own thread, from its event loop (as a suspended receive() does),
+ * never inline on a channel's thread. A coroutine destroyed while suspended withdraws the
+ * select from every line; a get arm that had fired gives its item back to the head of its
+ * channel. Movable until it is awaited.
+ */
+class QTCHANNEL_EXPORT SelectAwaiter {
+public:
+    SelectAwaiter(Select &select, QDeadlineTimer deadline) noexcept;
+    SelectAwaiter(SelectAwaiter &&other) noexcept; // only before it is awaited
+    SelectAwaiter(const SelectAwaiter &) = delete;
+    SelectAwaiter &operator=(const SelectAwaiter &) = delete;
+    SelectAwaiter &operator=(SelectAwaiter &&) = delete;
+    ~SelectAwaiter();
+
+    bool await_ready();
+    bool await_suspend(std::coroutine_handle<> handle);
+    int await_resume();
+
+private:
+    Select *m_select;
+    QDeadlineTimer m_deadline;
+    std::unique_ptr<QTimer> m_timer; // the deadline, in the awaiting thread
+    int m_fired = -1;
+    bool m_suspended = false;
+    bool m_resumed = false;
 };
 
 } // namespace detail
@@ -240,11 +273,29 @@ public:
     //! \overload Finishes with -1 when the deadline passes first, with no arm fired.
     QFuture<int> run(QObject *context, QDeadlineTimer deadline);
 
+    /*!
+     * For coroutines: `int fired = co_await select;` waits without blocking the thread until an
+     * arm fires, runs its handler in the awaiting thread, and gives its index; -1 when every
+     * arm is dead. Works in any C++20 coroutine type; the coroutine resumes from its thread's
+     * event loop. Destroying the suspended coroutine withdraws the select (nothing taken,
+     * nothing put; a get arm that had fired gives its item back to the head of its channel).
+     * \throws std::logic_error if the select already ran; whatever the handler throws.
+     */
+    detail::SelectAwaiter operator co_await() & {
+        return detail::SelectAwaiter(*this, QDeadlineTimer(QDeadlineTimer::Forever));
+    }
+
+    //! For coroutines, as `co_await select`, but gives -1 when the deadline passes first.
+    detail::SelectAwaiter until(QDeadlineTimer deadline) & {
+        return detail::SelectAwaiter(*this, deadline);
+    }
+
     //! The number of arms.
     int count() const noexcept { return int(m_arms.size()); }
 
 private:
     friend class detail::SelectCore;
+    friend class detail::SelectAwaiter;
     Select &add(std::unique_ptr<detail::SelectArm> arm);
     void begin(const char *what);
 
