@@ -135,6 +135,8 @@ private Q_SLOTS:
     void dropNewestDiscardsTheNewItem();
     void conflatedChannelKeepsTheLatest();
     void dropPoliciesNeverWait();
+    void dropPoliciesNeverRefuseWhileAGetTakes_data();
+    void dropPoliciesNeverRefuseWhileAGetTakes();
     void droppedChangedIsCoalesced();
     void dropPolicyIsFullAtCapacity();
     void waitingGetsTakeWhatAFullChannelWouldDrop();
@@ -421,6 +423,50 @@ void tst_Pipelines::conflatedChannelKeepsTheLatest() {
     latest.close();
     QCOMPARE(latest.tryGet(), 1001);
     QVERIFY(latest.isFinished());
+}
+
+// Regression: a put on a full DropOldest channel returned Full when a fast get in another
+// thread had just claimed the oldest item (nothing left to evict, its slot not yet free), so
+// the caller kept an item that the policy promised to accept.
+void tst_Pipelines::dropPoliciesNeverRefuseWhileAGetTakes_data() {
+    QTest::addColumn<int>("capacity");
+    QTest::addColumn<Overflow>("overflow");
+    QTest::newRow("conflated") << 1 << Overflow::DropOldest;
+    QTest::newRow("DropOldest 4") << 4 << Overflow::DropOldest;
+    QTest::newRow("DropNewest 1") << 1 << Overflow::DropNewest;
+    QTest::newRow("DropNewest 4") << 4 << Overflow::DropNewest;
+}
+
+void tst_Pipelines::dropPoliciesNeverRefuseWhileAGetTakes() {
+    QFETCH(int, capacity);
+    QFETCH(Overflow, overflow);
+    constexpr int N = 500000;
+    Channel<int> ch(capacity, overflow);
+    std::vector<int> seen(N, 0); // each item: taken or dropped, exactly once
+    std::mutex mutex;
+    ch.setUndeliveredHandler([&](int &&v) {
+        std::lock_guard lock(mutex);
+        ++seen[size_t(v)];
+    });
+    std::atomic<int> refused{0};
+    std::thread producer([&] {
+        for (int i = 0; i < N; ++i) {
+            if (ch.tryPut(i) != PutResult::Ok)
+                refused.fetch_add(1);
+        }
+        ch.close();
+    });
+    for (;;) {
+        if (std::optional<int> v = ch.tryGet()) {
+            std::lock_guard lock(mutex);
+            ++seen[size_t(*v)];
+        } else if (ch.isFinished()) {
+            break;
+        }
+    }
+    producer.join();
+    QCOMPARE(refused.load(), 0);
+    QCOMPARE(qsizetype(std::count(seen.begin(), seen.end(), 1)), qsizetype(N));
 }
 
 void tst_Pipelines::dropPoliciesNeverWait() {
