@@ -487,8 +487,15 @@ PutResult ChannelBasePrivate::acceptLocked(void *item, Waiter *p, Deferred &d, b
                 p->finish(true);
             return PutResult::Ok;
         }
-        if (overflow == Overflow::DropOldest && evictOldestLocked(d))
-            continue; // room made: try again
+        if (overflow == Overflow::DropOldest) {
+            if (evictOldestLocked(d))
+                continue; // room made: try again
+            // Nothing to evict although the channel was full: a fast get in another thread
+            // has just claimed the oldest item. Its slot is room (the ring waits for the get
+            // to empty it).
+            if (ring.exists() && !hasBacklogLocked() && ring.count() < ring.slotCount())
+                continue;
+        }
         if (ring.exists())
             ring.raiseLocked(Ring::Backlog);
         q->armSpace();
