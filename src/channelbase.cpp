@@ -312,6 +312,10 @@ detail::Queued ChannelBase::enqueue(Waiter *w, Deferred &d) {
     return d_func()->enqueue(w, d);
 }
 
+detail::Queued ChannelBase::enqueueAndFlush(Waiter *w) {
+    return d_func()->enqueueAndFlush(w);
+}
+
 Waiter::Outcome ChannelBase::block(Waiter &w, detail::Parker &parker, QDeadlineTimer deadline,
                                    Deferred &d) {
     return d_func()->block(w, parker, deadline, d);

@@ -92,6 +92,7 @@ public:
     PutResult put(void *item, Deferred &d);
     bool take(Waiter &target, Deferred &d);
     detail::Queued enqueue(Waiter *w, Deferred &d);
+    detail::Queued enqueueAndFlush(Waiter *w);
     Outcome block(Waiter &w, detail::Parker &parker, QDeadlineTimer deadline, Deferred &d);
     qsizetype putMany(std::byte *first, qsizetype count, qsizetype &accepted, Deferred &d);
     void afterFastPut(Deferred &d);

@@ -623,6 +623,27 @@ detail::Queued ChannelBasePrivate::enqueue(Waiter *w, Deferred &d) {
     return enqueueLocked(w, d);
 }
 
+// A waiter in its line can be released by a destructor in another thread at once, and its
+// owner may then let the channel go; so from the moment it is linked until the flush is over,
+// this call counts in `blocked`, which the destructor waits for.
+detail::Queued ChannelBasePrivate::enqueueAndFlush(Waiter *w) {
+    bool counted = false;
+    const auto leave = qScopeGuard([&] {
+        if (counted)
+            blocked.fetch_sub(1, std::memory_order_release); // the last access
+    });
+    Deferred d;
+    ChannelBase::Flusher flusher(q, d); // flushes before `leave` runs
+    detail::Locker locker(lock);
+    const detail::Queued queued = enqueueLocked(w, d);
+    if (queued == detail::Queued::Waiting) {
+        blocked.fetch_add(1, std::memory_order_relaxed);
+        counted = true;
+    }
+    locker.unlock();
+    return queued;
+}
+
 Outcome ChannelBasePrivate::block(Waiter &w, detail::Parker &parker, QDeadlineTimer deadline,
                                   Deferred &d) {
     if (deadline.hasExpired()) {

@@ -245,10 +245,7 @@ bool SelectCore::registerArms(bool &notifyExpected) {
     const int start = int(randomBelow(quint32(n)));
     for (int k = 0; k < n; ++k) {
         SelectArm *arm = select->m_arms[size_t((start + k) % n)].get();
-        Deferred d;
-        ChannelBasePrivate *channel = ChannelBasePrivate::get(arm->channel);
-        const Queued queued = channel->enqueue(arm, d);
-        channel->flush(d);
+        const Queued queued = ChannelBasePrivate::get(arm->channel)->enqueueAndFlush(arm);
         switch (queued) {
         case Queued::Waiting:
             arm->linked = true;

@@ -104,6 +104,7 @@ private Q_SLOTS:
     void sendOnAClosedChannel();
     void closeResumesSuspendedCoroutines();
     void destructionResumesSuspendedCoroutines();
+    void destroyedInAnotherThreadAsItSuspends();
     void destroyedCoroutineWithdraws();
     void destroyedAfterItWasHandedAnItem();
     void suspendedReceiveWaitsInLineWithOtherStyles();
@@ -253,6 +254,25 @@ void tst_Awaiters::destructionResumesSuspendedCoroutines() {
     QVERIFY(TestUtil::waitFor([&] { return consumer.done() && producer.done(); }));
     QVERIFY(got.ended);
     QCOMPARE(sent, PutResult::Closed);
+}
+
+// The channel is destroyed by another thread as soon as the receive is in its line, possibly
+// while the suspending call is still finishing: the destructor waits for it to leave.
+void tst_Awaiters::destroyedInAnotherThreadAsItSuspends() {
+    for (int round = 0; round < 200; ++round) {
+        auto *ch = new Channel<int>;
+        std::thread destroyer([ch] {
+            while (ch->pendingGets() != 1)
+                std::this_thread::yield();
+            delete ch;
+        });
+        Received got;
+        Task task = consume(*ch, got);
+        destroyer.join();
+        QVERIFY(TestUtil::waitFor([&] { return task.done(); }));
+        QVERIFY(got.ended);
+        QVERIFY(got.items.empty());
+    }
 }
 
 void tst_Awaiters::destroyedCoroutineWithdraws() {

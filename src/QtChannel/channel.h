@@ -439,11 +439,7 @@ private:
         return takeNow(item, d) || isFinished();
     }
     PutResult readyToSend(T &item) { return tryPutImpl(item); }
-    detail::Queued suspendAwaiter(Waiter *node) {
-        Deferred d;
-        Flusher flusher(this, d);
-        return enqueue(node, d);
-    }
+    detail::Queued suspendAwaiter(Waiter *node) { return enqueueAndFlush(node); }
 
     template <typename F> class Runner final : public detail::ForEachRunner {
     public:

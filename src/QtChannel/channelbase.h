@@ -249,6 +249,10 @@ protected:
     // A waiter that has to wait: serves it at once if it can, else adds it to its line.
     using Queued = detail::Queued;
     Queued enqueue(Waiter *w, Deferred &d);
+    // The same for a waiter its owner may withdraw (a coroutine's, a select's), and flushes:
+    // once `w` is in its line another thread may destroy the channel, so the destructor waits
+    // for this call to leave it (as for block()).
+    Queued enqueueAndFlush(Waiter *w);
     // Blocks the calling thread until `w` (on its stack) is served or the deadline passes:
     // enqueue(), flush, park. Returns w's outcome, Pending when the deadline passed first.
     Waiter::Outcome block(Waiter &w, detail::Parker &parker, QDeadlineTimer deadline, Deferred &d);
