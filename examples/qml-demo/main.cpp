@@ -84,9 +84,10 @@ public:
         m_pipeline->putPriority(m_priority);
         m_pipeline->start();
         // A second batch shortly before the screenshot, to show the lane in use.
-        QTimer::singleShot(std::max(0, int(m_seconds * 1000) - 150), this,
+        // Precise timers: a coarse one may be 5% late, after the close.
+        QTimer::singleShot(std::max(0, int(m_seconds * 1000) - 60), Qt::PreciseTimer, this,
                            [this] { m_pipeline->putPriority(m_priority); });
-        QTimer::singleShot(int(m_seconds * 1000), this, [this] {
+        QTimer::singleShot(int(m_seconds * 1000), Qt::PreciseTimer, this, [this] {
             save(QStringLiteral("running.png"));
             if (m_failReason.isEmpty())
                 m_pipeline->close();
