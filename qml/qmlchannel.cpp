@@ -40,6 +40,7 @@ struct QmlRelay {
         SpaceAvailable = 8,
         Closed = 16,
         Finished = 32,
+        Dropped = 64,
     };
 
     // Lock-free when a delivery is already on its way: one atomic operation per event.
@@ -75,6 +76,53 @@ struct QmlPending {
 
 using detail::QmlRelay;
 
+// --- QmlCloseReason ------------------------------------------------------------------------
+
+QmlCloseReason::QmlCloseReason(QString message)
+    : m_message(std::move(message))
+    , m_utf8(m_message.toUtf8()) {}
+
+const char *QmlCloseReason::what() const noexcept {
+    return m_utf8.constData();
+}
+
+void QmlCloseReason::raise() const {
+    throw *this;
+}
+
+QmlCloseReason *QmlCloseReason::clone() const {
+    return new QmlCloseReason(*this);
+}
+
+QString QmlChannel::reasonText(std::exception_ptr reason) {
+    if (!reason)
+        return QString();
+    try {
+        std::rethrow_exception(reason);
+    } catch (const QmlCloseReason &e) {
+        return e.message();
+    } catch (const ChannelClosed &) {
+        return QString();
+    } catch (const std::exception &e) {
+        const QString text = QString::fromUtf8(e.what());
+        return text.isEmpty() ? QStringLiteral("unknown error") : text;
+    } catch (...) {
+        return QStringLiteral("unknown error");
+    }
+}
+
+namespace {
+// The exception a finished future holds, or null.
+template <typename T> std::exception_ptr failureOf(QFuture<T> future) {
+    try {
+        future.waitForFinished(); // rethrows the stored exception
+    } catch (...) {
+        return std::current_exception();
+    }
+    return {};
+}
+} // namespace
+
 QmlChannel::QmlChannel(QObject *parent)
     : QObject(parent)
     , m_relay(std::make_shared<QmlRelay>()) {
@@ -93,6 +141,8 @@ QmlChannel::QmlChannel(std::shared_ptr<Channel<QVariant>> channel, QObject *pare
         throw std::invalid_argument("QtChannel::QmlChannel: channel must not be null");
     std::lock_guard lock(m_createMutex);
     m_capacity = int(channel->capacity());
+    m_overflow = channel->overflow();
+    m_shown.dropped = channel->droppedCount();
     m_shown.full = channel->isFull();
     m_shown.closed = channel->isClosed();
     m_shown.finished = channel->isFinished();
@@ -132,8 +182,23 @@ Channel<QVariant> *QmlChannel::ensureChannel() {
     if (Channel<QVariant> *ch = existingChannel())
         return ch;
     std::lock_guard lock(m_createMutex);
-    if (!m_channel)
-        attach(std::make_shared<Channel<QVariant>>(m_capacity));
+    if (!m_channel) {
+        if (m_overflow != Overflow::Wait && m_capacity < 1) {
+            // Properties are assigned in no fixed order, so the pair is checked here.
+            qmlWarning(this) << QStringLiteral("Channel: overflow %1 needs a capacity of at "
+                                               "least 1 (capacity is %2); the channel is created "
+                                               "with overflow Wait")
+                                    .arg(QLatin1String(m_overflow == Overflow::DropOldest
+                                                           ? "DropOldest"
+                                                           : "DropNewest"))
+                                    .arg(m_capacity);
+            m_overflow = Overflow::Wait;
+            QMetaObject::invokeMethod(
+                this, [this] { Q_EMIT overflowChanged(); },
+                QThread::currentThread() == thread() ? Qt::DirectConnection : Qt::QueuedConnection);
+        }
+        attach(std::make_shared<Channel<QVariant>>(m_capacity, m_overflow));
+    }
     return existingChannel();
 }
 
@@ -158,6 +223,9 @@ void QmlChannel::attach(std::shared_ptr<Channel<QVariant>> channel) {
                              Qt::DirectConnection);
     m_connections << connect(ch, &ChannelBase::closed, ch, raise(QmlRelay::Closed),
                              Qt::DirectConnection);
+    m_connections << connect(
+        ch, &ChannelBase::droppedChanged, ch, [relay](qint64) { relay->raise(QmlRelay::Dropped); },
+        Qt::DirectConnection);
     m_connections << connect(ch, &ChannelBase::finished, ch,
                              raise(QmlRelay::Finished | QmlRelay::Dirty), Qt::DirectConnection);
     m_channel = std::move(channel);
@@ -231,6 +299,7 @@ void QmlChannel::refresh() {
     update(m_shown.size, ch ? int(ch->size()) : 0, SizeBit, &QmlChannel::sizeChanged);
     update(m_shown.empty, ch ? ch->isEmpty() : true, EmptyBit, &QmlChannel::emptyChanged);
     update(m_shown.full, ch ? ch->isFull() : m_capacity == 0, FullBit, &QmlChannel::fullChanged);
+    update(m_shown.closeReason, liveCloseReason(), CloseReasonBit, &QmlChannel::closeReasonChanged);
     update(m_shown.closed, ch && ch->isClosed(), ClosedBit, &QmlChannel::closedChanged);
     update(m_shown.finished, ch && ch->isFinished(), FinishedBit, &QmlChannel::finishedChanged);
     update(m_shown.put, m_put.load(std::memory_order_relaxed), PutBit,
@@ -241,12 +310,17 @@ void QmlChannel::refresh() {
            &QmlChannel::pendingPutsChanged);
     update(m_shown.pendingGets, ch ? int(ch->pendingGets()) : 0, PendingGetsBit,
            &QmlChannel::pendingGetsChanged);
+    // Reading the count re-arms the core's droppedChanged().
+    update(m_shown.dropped, ch ? ch->droppedCount() : qint64(0), DroppedBit,
+           &QmlChannel::droppedChanged);
     if (!self)
         return;
 
     if (m_items && m_itemsDirty) {
         m_itemsDirty = false;
-        const qint64 taken = m_taken.load(std::memory_order_relaxed);
+        // Items evicted by DropOldest left at the front too.
+        const qint64 taken = m_taken.load(std::memory_order_relaxed) +
+                             (m_overflow == Overflow::DropOldest ? m_shown.dropped : 0);
         m_items->refresh(taken - m_takenAtSync);
         m_takenAtSync = taken;
     }
@@ -286,6 +360,67 @@ void QmlChannel::setCapacity(int capacity) {
     }
     Q_EMIT capacityChanged();
     requestRefresh(); // `full` depends on it
+}
+
+QmlChannel::OverflowPolicy QmlChannel::overflow() const {
+    const Channel<QVariant> *ch = existingChannel();
+    return OverflowPolicy(ch ? ch->overflow() : m_overflow);
+}
+
+void QmlChannel::setOverflow(OverflowPolicy overflow) {
+    const auto name = [](int policy) {
+        switch (policy) {
+        case Wait:
+            return QStringLiteral("Wait");
+        case DropOldest:
+            return QStringLiteral("DropOldest");
+        case DropNewest:
+            return QStringLiteral("DropNewest");
+        }
+        return QString::number(policy);
+    };
+    {
+        std::lock_guard lock(m_createMutex);
+        if (m_channel) {
+            if (Overflow(overflow) != m_channel->overflow())
+                qmlWarning(this) << QStringLiteral("Channel: overflow can only be set before the "
+                                                   "channel is first used; it stays %1")
+                                        .arg(name(int(m_channel->overflow())));
+            return;
+        }
+        if (overflow != Wait && overflow != DropOldest && overflow != DropNewest) {
+            qmlWarning(this) << QStringLiteral("Channel: invalid overflow %1 (use Channel.Wait, "
+                                               "Channel.DropOldest or Channel.DropNewest); it "
+                                               "stays %2")
+                                    .arg(int(overflow))
+                                    .arg(name(int(m_overflow)));
+            return;
+        }
+        if (Overflow(overflow) == m_overflow)
+            return;
+        m_overflow = Overflow(overflow);
+    }
+    Q_EMIT overflowChanged();
+}
+
+double QmlChannel::dropped() const {
+    const Channel<QVariant> *ch = existingChannel();
+    return double(noteRead(ch ? ch->droppedCount() : qint64(0), m_shown.dropped, DroppedBit));
+}
+
+QString QmlChannel::liveCloseReason() const {
+    if (m_closeReason)
+        return *m_closeReason;
+    const Channel<QVariant> *ch = existingChannel();
+    if (!ch || !ch->isClosed())
+        return QString();
+    // Recorded with the closed flag, under the channel's lock: final from now on.
+    m_closeReason = reasonText(ch->closeReason());
+    return *m_closeReason;
+}
+
+QString QmlChannel::closeReason() const {
+    return noteRead(liveCloseReason(), m_shown.closeReason, CloseReasonBit);
 }
 
 int QmlChannel::size() const {
@@ -448,8 +583,26 @@ void QmlChannel::get(const QJSValue &callback) {
     watcher->setFuture(op->get);
 }
 
-bool QmlChannel::close() {
-    return ensureChannel()->close();
+bool QmlChannel::close(const QJSValue &reason) {
+    if (reason.isUndefined() || reason.isNull())
+        return ensureChannel()->close();
+    QString text;
+    if (reason.isString())
+        text = reason.toString();
+    else if (reason.isError())
+        text = reason.property(QStringLiteral("message")).toString();
+    if (text.isEmpty()) {
+        accept("close", QStringLiteral("the reason must be a non-empty string or an Error "
+                                       "with a message; call close() for a plain close"));
+        return false;
+    }
+    return close(text);
+}
+
+bool QmlChannel::close(const QString &reason) {
+    if (reason.isEmpty())
+        return ensureChannel()->close();
+    return ensureChannel()->close(std::make_exception_ptr(QmlCloseReason(reason)));
 }
 
 void QmlChannel::settle(detail::QmlPending *op) {
@@ -468,15 +621,17 @@ void QmlChannel::settle(detail::QmlPending *op) {
             m_taken.fetch_add(1, std::memory_order_relaxed);
             requestRefresh();
         }
+        const QString reason = ok ? QString() : reasonText(failureOf(op->get));
         if (op->engine)
-            args << (ok ? op->engine->toScriptValue(value) : QJSValue()) << QJSValue(ok);
+            args << (ok ? op->engine->toScriptValue(value) : QJSValue()) << QJSValue(ok)
+                 << QJSValue(reason);
     } else {
         const bool ok = !op->put.isCanceled();
         if (ok) {
             m_put.fetch_add(1, std::memory_order_relaxed);
             requestRefresh();
         }
-        args << QJSValue(ok);
+        args << QJSValue(ok) << QJSValue(ok ? QString() : reasonText(failureOf(op->put)));
     }
     if (op->callback.isCallable() && op->engine)
         callBack(op->callback, args, op->isGet ? "get" : "put");
@@ -490,6 +645,13 @@ void QmlChannel::callBack(const QJSValue &callback, const QJSValueList &args, co
 }
 
 // --- the C++ side ------------------------------------------------------------------------
+
+void QmlChannel::countTaken(qint64 n) {
+    if (n <= 0)
+        return;
+    m_taken.fetch_add(n, std::memory_order_relaxed);
+    m_relay->raise(QmlRelay::Counters);
+}
 
 PutResult QmlChannel::putBlocking(QVariant item, QDeadlineTimer deadline) {
     const PutResult result = ensureChannel()->putBlocking(std::move(item), deadline);

@@ -10,13 +10,19 @@ import QtChannelDemo
 Rectangle {
     id: view
     required property Channel channel
+    property string title: "Channel"
+    // Extra header content, on the right (the priority lane's button).
+    default property alias headerExtras: extras.data
     readonly property int capacity: channel ? channel.capacity : -1
     // Chips as big as the capacity allows: a small buffer shows few big items, an unbounded
     // one as many small ones as fit (channel.items.limit), with a count of the rest.
     readonly property int cell: capacity > 0
         ? Math.max(12, Math.min(56, Math.floor(area.width / Math.min(capacity, 32)))) : 18
+    // A drop policy replaces the items faster than they could slide: no animation then.
     readonly property bool animated: capacity > 0 && capacity <= 32
-    readonly property int rowHeight: capacity > 0 && capacity <= 32 ? 64 : 34
+                                     && (!channel || channel.overflow === Channel.Wait)
+    // A short view (the priority lane) gets shorter chips.
+    readonly property int rowHeight: capacity > 0 && capacity <= 32 ? Math.max(24, Math.min(64, area.height)) : 34
     readonly property int perRow: Math.max(1, Math.floor(area.width / cell))
     readonly property int shownLimit: perRow * Math.max(1, Math.floor(area.height / rowHeight))
 
@@ -44,7 +50,7 @@ Rectangle {
         Row {
             spacing: 10
             Text {
-                text: "Channel"
+                text: view.title
                 color: Theme.text
                 font.family: Theme.font
                 font.pixelSize: 18
@@ -52,8 +58,10 @@ Rectangle {
             }
             Text {
                 anchors.baseline: parent.children[0].baseline
-                text: view.capacity < 0 ? "unbounded"
-                    : view.capacity === 0 ? "rendezvous" : "capacity " + view.capacity
+                text: (view.capacity < 0 ? "unbounded"
+                    : view.capacity === 0 ? "rendezvous" : "capacity " + view.capacity)
+                    + (!view.channel || view.channel.overflow === Channel.Wait ? ""
+                       : view.channel.overflow === Channel.DropOldest ? " · drop oldest" : " · drop newest")
                 color: Theme.dim
                 font.family: Theme.font
                 font.pixelSize: 13
@@ -65,10 +73,20 @@ Rectangle {
                   + Theme.number(view.channel.size) + " buffered · "
                   + view.channel.pendingPuts + " puts waiting · "
                   + view.channel.pendingGets + " gets waiting"
-            color: view.channel && view.channel.closed ? Theme.warning : Theme.dim
+                  + (view.channel.overflow !== Channel.Wait ? " · " + Theme.number(view.channel.dropped) + " dropped" : "")
+            color: view.channel && view.channel.closeReason !== "" ? Theme.failed
+                 : view.channel && view.channel.closed ? Theme.warning : Theme.dim
             font.family: Theme.mono
             font.pixelSize: 12
         }
+    }
+
+    Row {
+        id: extras
+        anchors.right: parent.right
+        anchors.top: parent.top
+        anchors.margins: 12
+        spacing: 8
     }
 
     Item {
@@ -123,8 +141,8 @@ Rectangle {
                 color: Theme.itemColor(value)
                 Text {
                     anchors.centerIn: parent
-                    visible: parent.width >= 40
-                    text: "#" + Math.floor(parent.value / 8)
+                    visible: parent.width >= 30
+                    text: Theme.chipLabel(parent.value)
                     color: "#11151c"
                     font.family: Theme.font
                     font.pixelSize: 11

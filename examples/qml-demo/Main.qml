@@ -16,9 +16,9 @@ ApplicationWindow {
     property bool headless: false
 
     width: 1280
-    height: 800
+    height: 880
     minimumWidth: 1100
-    minimumHeight: 720
+    minimumHeight: 800
     visible: true
     title: "QtChannel demo: producers, a channel, consumers"
     color: Theme.background
@@ -40,6 +40,7 @@ ApplicationWindow {
     readonly property bool running: pipeline.state === Pipeline.Running
     readonly property bool closing: pipeline.state === Pipeline.Closing
     readonly property bool done: pipeline.state === Pipeline.Finished
+    readonly property bool failed: pipeline.failReason !== ""
 
     ColumnLayout {
         anchors.fill: parent
@@ -72,7 +73,7 @@ ApplicationWindow {
                     font.bold: true
                 }
                 Text {
-                    text: "closable channels for Qt · " + pipeline.producerCount + " producer threads → one channel → "
+                    text: "closable channels for Qt · " + pipeline.producerCount + " producer threads → a channel + a priority lane → "
                           + pipeline.consumerCount + " consumer threads"
                     color: Theme.dim
                     font.pixelSize: 13
@@ -82,16 +83,20 @@ ApplicationWindow {
                 Layout.preferredHeight: 30
                 Layout.preferredWidth: stateLabel.implicitWidth + 28
                 radius: 15
-                color: window.done ? Qt.rgba(0.25, 0.8, 0.32, 0.16)
+                color: window.failed ? Qt.rgba(1, 0.48, 0.45, 0.14)
+                     : window.done ? Qt.rgba(0.25, 0.8, 0.32, 0.16)
                      : window.closing ? Qt.rgba(0.96, 0.69, 0.3, 0.16) : Theme.panelRaised
-                border.color: window.done ? Theme.accent : window.closing ? Theme.warning
+                border.color: window.failed ? Theme.failed : window.done ? Theme.accent
+                            : window.closing ? Theme.warning
                             : window.running ? Theme.accent : Theme.border
                 Text {
                     id: stateLabel
                     anchors.centerIn: parent
-                    text: window.done ? "FINISHED" : window.closing ? "CLOSED · DRAINING"
-                        : window.running ? "RUNNING · " + pipeline.elapsedSeconds.toFixed(1) + " s" : "READY"
-                    color: window.done ? Theme.accent : window.closing ? Theme.warning : Theme.text
+                    text: (window.failed ? "FAILED · " : "")
+                        + (window.done ? "FINISHED" : window.closing ? "CLOSED · DRAINING"
+                        : window.running ? "RUNNING · " + pipeline.elapsedSeconds.toFixed(1) + " s" : "READY")
+                    color: window.failed ? Theme.failed : window.done ? Theme.accent
+                         : window.closing ? Theme.warning : Theme.text
                     font.pixelSize: 13
                     font.bold: true
                 }
@@ -129,17 +134,48 @@ ApplicationWindow {
 
             Flow { direction: 1 }
 
-            BufferView {
+            ColumnLayout {
                 Layout.fillWidth: true
                 Layout.fillHeight: true
-                channel: pipeline.channel
+                spacing: 10
+                BufferView {
+                    id: priorityView
+                    Layout.fillWidth: true
+                    Layout.preferredHeight: 150
+                    title: "Priority lane"
+                    channel: pipeline.priority
+                    Text {
+                        anchors.verticalCenter: parent.verticalCenter
+                        text: Theme.number(pipeline.priorityConsumed) + " of "
+                              + Theme.number(pipeline.priorityProduced) + " taken"
+                        color: Theme.dim
+                        font.family: Theme.mono
+                        font.pixelSize: 12
+                    }
+                    Button {
+                        text: "★ Put 5 priority"
+                        enabled: window.running
+                        onClicked: pipeline.putPriority(5)
+                        font.pixelSize: 12
+                        leftPadding: 10
+                        rightPadding: 10
+                        topPadding: 5
+                        bottomPadding: 5
+                    }
+                }
+                BufferView {
+                    Layout.fillWidth: true
+                    Layout.fillHeight: true
+                    channel: pipeline.channel
+                }
             }
 
             Flow { direction: 1 }
 
             Pane {
                 title: "Consumers"
-                subtitle: pipeline.workMs < 1 ? "no work per item" : Math.round(pipeline.workMs) + " ms per item"
+                subtitle: (pipeline.workMs < 1 ? "no work per item" : Math.round(pipeline.workMs) + " ms per item")
+                          + " · ★ first"
                 Layout.preferredWidth: 290
                 Layout.fillHeight: true
                 Column {
@@ -163,8 +199,8 @@ ApplicationWindow {
         RowLayout {
             Layout.fillWidth: true
             Layout.fillHeight: false
-            Layout.preferredHeight: 286
-            Layout.maximumHeight: 286
+            Layout.preferredHeight: 330
+            Layout.maximumHeight: 330
             spacing: 16
 
             Panel {
@@ -238,6 +274,37 @@ ApplicationWindow {
                         }
                     }
 
+                    Label { text: "When full"; color: Theme.dim }
+                    Row {
+                        Layout.columnSpan: 2
+                        spacing: 6
+                        Repeater {
+                            // A drop policy needs a buffer to drop from: capacity 4 or 32.
+                            model: [{ label: "Wait", value: Channel.Wait }, { label: "Drop oldest", value: Channel.DropOldest },
+                                    { label: "Drop newest", value: Channel.DropNewest }]
+                            delegate: Button {
+                                required property var modelData
+                                leftPadding: 10
+                                rightPadding: 10
+                                text: modelData.label
+                                checkable: true
+                                checked: pipeline.overflow === modelData.value
+                                enabled: pipeline.state === Pipeline.Idle
+                                         && (modelData.value === Channel.Wait || pipeline.capacity >= 1)
+                                onClicked: pipeline.overflow = modelData.value
+                                font.pixelSize: 12
+                            }
+                        }
+                        Label {
+                            anchors.verticalCenter: parent.verticalCenter
+                            leftPadding: 6
+                            text: Theme.number(pipeline.dropped) + " dropped"
+                            color: pipeline.dropped > 0 ? Theme.warning : Theme.faint
+                            font.family: Theme.mono
+                            font.pixelSize: 12
+                        }
+                    }
+
                     Item { Layout.preferredHeight: 4 }
                     RowLayout {
                         Layout.columnSpan: 2
@@ -254,13 +321,19 @@ ApplicationWindow {
                             onClicked: pipeline.close()
                         }
                         Button {
+                            text: "Fail"
+                            enabled: window.running
+                            onClicked: pipeline.fail("upstream failed: sensor offline")
+                            palette.buttonText: Theme.failed
+                        }
+                        Button {
                             text: "Reset"
                             enabled: pipeline.state !== Pipeline.Idle
                             onClicked: pipeline.reset()
                         }
                         Label {
                             Layout.fillWidth: true
-                            text: pipeline.state === Pipeline.Idle ? "" : "capacity is fixed for a channel's life"
+                            text: pipeline.state === Pipeline.Idle ? "" : "capacity and policy are fixed for a channel's life"
                             color: Theme.faint
                             font.pixelSize: 11
                             elide: Text.ElideRight
@@ -289,6 +362,18 @@ ApplicationWindow {
                             value: pipeline.blockedSeconds.toFixed(1) + " s"
                             hint: Math.round(pipeline.blockedShare * 100) + "% of their time"
                             accent: pipeline.blockedShare > 0.25 ? Theme.blocked : Theme.text
+                        }
+                        Figure {
+                            label: "dropped"
+                            value: Theme.number(pipeline.dropped)
+                            hint: pipeline.overflow === Channel.Wait ? "policy: wait (never drops)"
+                                : pipeline.overflow === Channel.DropOldest ? "policy: drop oldest" : "policy: drop newest"
+                            accent: pipeline.dropped > 0 ? Theme.warning : Theme.text
+                        }
+                        Figure {
+                            label: "★ priority taken"
+                            value: Theme.number(pipeline.priorityConsumed)
+                            hint: "of " + Theme.number(pipeline.priorityProduced) + " put · served first"
                         }
                     }
                     ColumnLayout {
@@ -322,12 +407,14 @@ ApplicationWindow {
     Rectangle {
         visible: window.done || window.closing
         anchors.horizontalCenter: parent.horizontalCenter
-        y: 250
+        y: 330
         width: banner.implicitWidth + 48
         height: 64
         radius: 14
-        color: window.done ? (pipeline.nothingLost ? "#12301c" : "#3a1414") : "#33280f"
-        border.color: window.done ? (pipeline.nothingLost ? Theme.accent : Theme.blocked) : Theme.warning
+        color: window.failed ? "#35181a"
+             : window.done ? (pipeline.nothingLost ? "#12301c" : "#3a1414") : "#33280f"
+        border.color: window.failed ? Theme.failed
+                    : window.done ? (pipeline.nothingLost ? Theme.accent : Theme.blocked) : Theme.warning
         border.width: 2
         opacity: 0.97
         Column {
@@ -336,9 +423,13 @@ ApplicationWindow {
             spacing: 2
             Text {
                 anchors.horizontalCenter: parent.horizontalCenter
-                text: window.done ? (pipeline.nothingLost ? "✓ Finished: closed and drained" : "✗ Finished, but items were lost")
-                                  : "Closed: producers stopped, consumers draining " + Theme.number(pipeline.inFlight) + " items"
-                color: window.done ? (pipeline.nothingLost ? Theme.accent : Theme.blocked) : Theme.warning
+                text: window.failed
+                      ? (window.done ? "✗ Failed: " + pipeline.failReason + " · every consumer was told"
+                                     : "✗ Failed: " + pipeline.failReason + " · consumers draining " + Theme.number(pipeline.inFlight) + " items")
+                      : window.done ? (pipeline.nothingLost ? "✓ Finished: closed and drained" : "✗ Finished, but items were lost")
+                      : "Closed: producers stopped, consumers draining " + Theme.number(pipeline.inFlight) + " items"
+                color: window.failed ? Theme.failed
+                     : window.done ? (pipeline.nothingLost ? Theme.accent : Theme.blocked) : Theme.warning
                 font.pixelSize: 18
                 font.bold: true
             }
@@ -346,7 +437,9 @@ ApplicationWindow {
                 anchors.horizontalCenter: parent.horizontalCenter
                 visible: window.done
                 text: "produced " + Theme.number(pipeline.produced) + " = consumed " + Theme.number(pipeline.consumed)
-                      + (pipeline.nothingLost ? " · nothing lost" : " · " + Theme.number(pipeline.produced - pipeline.consumed) + " lost")
+                      + (pipeline.dropped > 0 ? " + dropped " + Theme.number(pipeline.dropped) : "")
+                      + (pipeline.nothingLost ? " · nothing lost"
+                         : " · " + Theme.number(pipeline.produced - pipeline.consumed - pipeline.dropped) + " lost")
                 color: Theme.text
                 font.family: Theme.mono
                 font.pixelSize: 14

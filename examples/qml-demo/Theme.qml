@@ -14,6 +14,10 @@ QtObject {
     readonly property color blocked: "#ff5d5d"      // a producer waiting for room
     readonly property color waiting: "#58a6ff"      // a consumer waiting for an item
     readonly property color warning: "#f5b14c"
+    readonly property color priority: "#f4f7fb"     // an item of the priority lane
+    readonly property color failed: "#ff7b72"       // a channel closed with a reason
+    // Pipeline.PriorityBase: items at or above it came through the priority lane.
+    readonly property int priorityBase: 1 << 30
     // One colour per producer; an item wears its producer's colour all the way through.
     readonly property var producerColors: ["#ff8c42", "#ffd23f", "#3ddc97", "#4cc9f0",
                                            "#a98bff", "#ff6fb5", "#b8e05a", "#ff8f8f"]
@@ -21,10 +25,14 @@ QtObject {
     readonly property string mono: "DejaVu Sans Mono"
 
     function itemColor(item) {
-        return item < 0 ? faint : producerColors[item % 8];
+        return item < 0 ? faint : item >= priorityBase ? priority : producerColors[item % 8];
     }
     function itemLabel(item) {
-        return item < 0 ? "" : "P" + (item % 8 + 1) + " #" + Math.floor(item / 8);
+        return item < 0 ? "" : item >= priorityBase ? "★ #" + (item - priorityBase)
+                                                    : "P" + (item % 8 + 1) + " #" + Math.floor(item / 8);
+    }
+    function chipLabel(item) {
+        return item >= priorityBase ? "★" + (item - priorityBase) : "#" + Math.floor(item / 8);
     }
     function number(n) {
         const digits = Math.abs(Math.round(n)).toString();

@@ -13,6 +13,8 @@ Rectangle {
     required property double progress
     required property int count
     required property double blockedSeconds
+    required property int priorityCount
+    required property string reason
     property bool producer: true
     property bool rendezvous: false
 
@@ -30,7 +32,7 @@ Rectangle {
         case 2: return rendezvous ? "blocked · no get waiting" : "blocked · channel full";
         case 3: return "waiting · channel empty";
         case 4: return "working";
-        case 5: return producer ? "stopped" : "done";
+        case 5: return producer ? "stopped" : reason !== "" ? "failed · closed with a reason" : "done";
         default: return "idle";
         }
     }
@@ -83,17 +85,24 @@ Rectangle {
         spacing: 2
         Text {
             text: card.stateText
-            color: card.isBlocked ? Theme.blocked : card.isWaiting ? Theme.waiting : Theme.text
+            width: card.width - 60
+            elide: Text.ElideRight
+            color: card.isBlocked ? Theme.blocked : card.isWaiting ? Theme.waiting
+                 : card.isDone && card.reason !== "" ? Theme.failed : Theme.text
             font.family: Theme.font
             font.pixelSize: 13
-            font.bold: card.isBlocked || card.isWaiting
+            font.bold: card.isBlocked || card.isWaiting || (card.isDone && card.reason !== "")
         }
         Text {
             text: card.producer
                   ? Theme.number(card.count) + " put" + (card.blockedSeconds >= 0.05
                         ? " · blocked " + card.blockedSeconds.toFixed(1) + " s" : "")
+                  : card.isDone && card.reason !== "" ? "“" + card.reason + "” · " + Theme.number(card.count) + " consumed"
                   : Theme.number(card.count) + " consumed"
+                        + (card.priorityCount > 0 ? " (" + Theme.number(card.priorityCount) + " ★)" : "")
                         + (card.isWorking ? " · " + Theme.itemLabel(card.item) : "")
+            width: card.width - 78
+            elide: Text.ElideRight
             color: Theme.dim
             font.family: Theme.font
             font.pixelSize: 11

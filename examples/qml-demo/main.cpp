@@ -3,7 +3,8 @@
 // qtchannel-demo: producers → a QtChannel → consumers, on real threads, on screen.
 //
 //   qtchannel-demo                      a window (headless when there is no display)
-//   qtchannel-demo --headless --out DIR a scripted run: start, run, close, wait for finished;
+//   qtchannel-demo --headless --out DIR a scripted run: priority items, start, run, close (or
+//                                       fail with --fail REASON), wait for finished;
 //                                       writes DIR/screenshot.png and DIR/figures.json and
 //                                       exits non-zero if an item was lost
 
@@ -20,6 +21,7 @@
 #include <QtQml/QQmlApplicationEngine>
 #include <QtQuick/QQuickWindow>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -47,24 +49,50 @@ bool parseCapacity(const QString &text, int *capacity) {
     return true;
 }
 
+bool parseOverflow(const QString &text, int *overflow) {
+    using Q = QtChannel::QmlChannel;
+    if (text == QLatin1String("wait"))
+        *overflow = Q::Wait;
+    else if (text == QLatin1String("drop-oldest"))
+        *overflow = Q::DropOldest;
+    else if (text == QLatin1String("drop-newest"))
+        *overflow = Q::DropNewest;
+    else
+        return false;
+    return true;
+}
+
 // A scripted run for machines without a display, and for CI.
 class Scenario : public QObject {
 public:
-    Scenario(Pipeline *pipeline, QQuickWindow *window, QString dir, double seconds)
+    Scenario(Pipeline *pipeline, QQuickWindow *window, QString dir, double seconds, int priority,
+             QString failReason)
         : m_pipeline(pipeline)
         , m_window(window)
         , m_dir(std::move(dir))
-        , m_seconds(seconds) {}
+        , m_seconds(seconds)
+        , m_priority(priority)
+        , m_failReason(std::move(failReason)) {}
 
     void run() {
         QObject::connect(m_pipeline, &Pipeline::finished, this, [this] {
             // A few frames so that the window shows the finished state.
             QTimer::singleShot(250, this, [this] { done(); });
         });
+        // Priority items wait before the consumers start, so both lanes have items: the
+        // consumers must take every priority item first.
+        m_pipeline->putPriority(m_priority);
         m_pipeline->start();
-        QTimer::singleShot(int(m_seconds * 1000), this, [this] {
+        // A second batch shortly before the screenshot, to show the lane in use.
+        // Precise timers: a coarse one may be 5% late, after the close.
+        QTimer::singleShot(std::max(0, int(m_seconds * 1000) - 60), Qt::PreciseTimer, this,
+                           [this] { m_pipeline->putPriority(m_priority); });
+        QTimer::singleShot(int(m_seconds * 1000), Qt::PreciseTimer, this, [this] {
             save(QStringLiteral("running.png"));
-            m_pipeline->close();
+            if (m_failReason.isEmpty())
+                m_pipeline->close();
+            else
+                m_pipeline->fail(m_failReason);
         });
         // Bounds a run that never finishes (a bug): the process then fails.
         QTimer::singleShot(int(m_seconds * 1000) + 60000, this, [] {
@@ -86,8 +114,9 @@ private:
 
     void done() {
         const QString screenshot = save(QStringLiteral("screenshot.png"));
-        const bool finished =
-            m_pipeline->state() == Pipeline::Finished && m_pipeline->channel()->isFinished();
+        const bool finished = m_pipeline->state() == Pipeline::Finished &&
+                              m_pipeline->channel()->isFinished() &&
+                              m_pipeline->priority()->isFinished();
         const bool intact = m_pipeline->nothingLost();
         QJsonObject figures{
             {QStringLiteral("produced"), m_pipeline->produced()},
@@ -101,6 +130,17 @@ private:
             {QStringLiteral("producers"), m_pipeline->producerCount()},
             {QStringLiteral("consumers"), m_pipeline->consumerCount()},
             {QStringLiteral("capacity"), m_pipeline->capacity()},
+            {QStringLiteral("overflow"), m_pipeline->overflow()},
+            {QStringLiteral("dropped"), m_pipeline->dropped()},
+            {QStringLiteral("channelDropped"), m_pipeline->channel()->dropped()},
+            {QStringLiteral("droppedChecksum"), m_pipeline->droppedChecksum()},
+            {QStringLiteral("priorityProduced"), m_pipeline->priorityProduced()},
+            {QStringLiteral("priorityConsumed"), m_pipeline->priorityConsumed()},
+            {QStringLiteral("priorityOvertaken"), m_pipeline->priorityOvertaken()},
+            {QStringLiteral("priorityItemsTaken"), m_pipeline->priority()->itemsTakenHere()},
+            {QStringLiteral("closeReason"), m_pipeline->channel()->closeReason()},
+            {QStringLiteral("consumersThatSawTheReason"),
+             m_pipeline->consumersThatSaw(m_pipeline->failReason())},
             {QStringLiteral("ratePerProducer"), m_pipeline->rate()},
             {QStringLiteral("workMsPerItem"), m_pipeline->workMs()},
             {QStringLiteral("secondsBeforeClose"), m_seconds},
@@ -119,9 +159,10 @@ private:
                              file.write(QJsonDocument(figures).toJson()) > 0;
         file.close();
 
-        std::printf("qtchannel-demo: %lld produced, %lld consumed, finished: %s, %s\n",
-                    m_pipeline->produced(), m_pipeline->consumed(), finished ? "yes" : "no",
-                    intact ? "nothing lost" : "ITEMS LOST");
+        std::printf("qtchannel-demo: %lld produced, %lld consumed, %lld dropped by the policy, "
+                    "finished: %s, %s\n",
+                    m_pipeline->produced(), m_pipeline->consumed(), m_pipeline->dropped(),
+                    finished ? "yes" : "no", intact ? "nothing lost" : "ITEMS LOST");
         std::printf("qtchannel-demo: screenshot: %s\n", qPrintable(screenshot));
         std::printf("qtchannel-demo: figures:    %s\n", qPrintable(json));
         std::fflush(stdout);
@@ -132,6 +173,8 @@ private:
     QQuickWindow *m_window;
     QString m_dir;
     double m_seconds;
+    int m_priority;
+    QString m_failReason;
 };
 
 } // namespace
@@ -178,16 +221,32 @@ int main(int argc, char *argv[]) {
     const QCommandLineOption workOption(QStringLiteral("work"),
                                         QStringLiteral("Milliseconds of work per item."),
                                         QStringLiteral("ms"), QStringLiteral("60"));
+    const QCommandLineOption overflowOption(
+        QStringLiteral("overflow"),
+        QStringLiteral("wait, drop-oldest or drop-newest (a drop policy needs a capacity >= 1)."),
+        QStringLiteral("policy"), QStringLiteral("wait"));
+    const QCommandLineOption priorityOption(
+        QStringLiteral("priority"),
+        QStringLiteral("Headless: priority items put before the start and again before the "
+                       "close, 0-16."),
+        QStringLiteral("n"), QStringLiteral("12"));
+    const QCommandLineOption failOption(
+        QStringLiteral("fail"),
+        QStringLiteral("Headless: close the channels with this reason instead of a plain close."),
+        QStringLiteral("reason"));
     const QCommandLineOption secondsOption(
         QStringLiteral("seconds"), QStringLiteral("Headless: seconds to run before closing."),
         QStringLiteral("s"), QStringLiteral("3"));
     parser.addOptions({headlessOption, outOption, producersOption, consumersOption, capacityOption,
-                       rateOption, workOption, secondsOption});
+                       rateOption, workOption, overflowOption, priorityOption, failOption,
+                       secondsOption});
     parser.process(app);
 
     bool ok = true, okProducers = false, okConsumers = false, okRate = false, okWork = false,
-         okSeconds = false;
+         okSeconds = false, okPriority = false;
     int capacity = 32;
+    int overflow = QtChannel::QmlChannel::Wait;
+    const int priority = parser.value(priorityOption).toInt(&okPriority);
     const int producers = parser.value(producersOption).toInt(&okProducers);
     const int consumers = parser.value(consumersOption).toInt(&okConsumers);
     const double rate = parser.value(rateOption).toDouble(&okRate);
@@ -196,7 +255,11 @@ int main(int argc, char *argv[]) {
     ok = okProducers && producers >= 1 && producers <= Pipeline::MaxWorkers && okConsumers &&
          consumers >= 1 && consumers <= Pipeline::MaxWorkers && okRate && rate > 0 && okWork &&
          work >= 0 && okSeconds && seconds > 0 &&
-         parseCapacity(parser.value(capacityOption), &capacity);
+         parseCapacity(parser.value(capacityOption), &capacity) &&
+         parseOverflow(parser.value(overflowOption), &overflow) &&
+         (overflow == QtChannel::QmlChannel::Wait || capacity >= 1) && okPriority &&
+         priority >= 0 && priority <= Pipeline::PriorityCapacity &&
+         (!parser.isSet(failOption) || !parser.value(failOption).isEmpty());
     if (!ok) {
         std::fprintf(stderr, "qtchannel-demo: invalid option value; see --help\n");
         return 2;
@@ -204,6 +267,7 @@ int main(int argc, char *argv[]) {
 
     Pipeline pipeline;
     pipeline.setCapacity(capacity);
+    pipeline.setOverflow(overflow);
     pipeline.setProducerCount(producers);
     pipeline.setConsumerCount(consumers);
     pipeline.setRate(rate);
@@ -226,7 +290,8 @@ int main(int argc, char *argv[]) {
             std::fprintf(stderr, "qtchannel-demo: cannot create %s\n", qPrintable(dir));
             return 2;
         }
-        scenario = std::make_unique<Scenario>(&pipeline, window, dir, seconds);
+        scenario = std::make_unique<Scenario>(&pipeline, window, dir, seconds, priority,
+                                              parser.value(failOption));
         scenario->run();
     } else {
         pipeline.start();

@@ -1,6 +1,8 @@
 // Copyright (C) 2026 The QtChannel authors. SPDX-License-Identifier: MIT
 #include "pipeline.h"
 
+#include <QtChannel/Channel>
+
 #include <algorithm>
 #include <chrono>
 
@@ -43,22 +45,50 @@ Pipeline::~Pipeline() {
 
 void Pipeline::newChannel() {
     QtChannel::QmlChannel *old = m_channel;
+    QtChannel::QmlChannel *oldPriority = m_priority;
     m_channel = new QtChannel::QmlChannel(this);
     m_channel->setCapacity(m_capacity);
+    m_channel->setOverflow(QtChannel::QmlChannel::OverflowPolicy(m_overflow));
+    m_priority = new QtChannel::QmlChannel(this);
+    m_priority->setCapacity(PriorityCapacity);
+    m_drops = std::make_shared<demo::DropTally>();
+    m_prioritySequence = 0;
     Q_EMIT channelChanged();
+    // QML may still hold them until its bindings see channelChanged.
     if (old)
-        old->deleteLater(); // QML may still hold it until its bindings see channelChanged
+        old->deleteLater();
+    if (oldPriority)
+        oldPriority->deleteLater();
 }
 
 // --- settings ----------------------------------------------------------------------------
 
 void Pipeline::setCapacity(int capacity) {
-    if (capacity == m_capacity || capacity < QtChannel::Unbounded)
+    if (capacity == m_capacity || capacity < QtChannel::Unbounded || m_state != Idle)
         return;
     m_capacity = capacity;
+    if (capacity < 1)
+        m_overflow = QtChannel::QmlChannel::Wait; // a drop policy needs room to drop from
     Q_EMIT capacityChanged();
     if (m_state == Idle)
         newChannel(); // a channel's capacity is fixed once it is used: a new one
+}
+
+void Pipeline::setOverflow(int overflow) {
+    using Q = QtChannel::QmlChannel;
+    if (overflow == m_overflow || m_state != Idle)
+        return;
+    if (overflow != Q::Wait && overflow != Q::DropOldest && overflow != Q::DropNewest) {
+        qWarning("Pipeline: invalid overflow policy %d", overflow);
+        return;
+    }
+    if (overflow != Q::Wait && m_capacity < 1) {
+        qWarning("Pipeline: a drop policy needs a capacity of at least 1");
+        return;
+    }
+    m_overflow = overflow;
+    Q_EMIT capacityChanged();
+    newChannel();
 }
 
 void Pipeline::setProducerCount(int n) {
@@ -95,7 +125,14 @@ void Pipeline::setWorkMs(double ms) {
 void Pipeline::start() {
     if (m_state != Idle)
         return;
-    m_channel->channel(); // first use: fixes the capacity
+    // First use: fixes the capacity and the policy. Every item the policy drops is told to the
+    // undelivered handler, in the producer's thread, so the run can still account for it.
+    m_channel->channel()->setUndeliveredHandler([drops = m_drops](QVariant &&item) {
+        drops->count.fetch_add(1);
+        drops->sum.fetch_add(item.toInt());
+    });
+    m_priority->channel();
+    m_failReason.clear();
     setState(Running);
     m_lastSampleNs = nowNs();
     m_clock.restart();
@@ -104,13 +141,51 @@ void Pipeline::start() {
 }
 
 void Pipeline::close() {
+    fail(QString());
+}
+
+void Pipeline::fail(const QString &reason) {
     if (m_state != Running)
         return;
+    m_failReason = reason;
     setState(Closing);
     for (Worker &w : m_producerSlots)
         w.stop = true;
     m_wake.notify_all();
-    m_channel->close(); // producers waiting for room get PutResult::Closed
+    // Producers waiting for room get PutResult::Closed; consumers drain both channels and
+    // then read the reason (empty for a plain close).
+    m_channel->close(reason);
+    m_priority->close(reason);
+}
+
+int Pipeline::putPriority(int count) {
+    if (m_state != Running && m_state != Idle)
+        return 0; // Idle: the items wait for start()
+    // The epoch changes around the batch: a consumer that sees it unchanged knows that no
+    // priority item arrived while it looked (consume()).
+    m_priorityEpoch.fetch_add(1);
+    int accepted = 0;
+    for (; accepted < count; ++accepted) {
+        const int item = PriorityBase + int(m_prioritySequence % (1 << 27));
+        if (m_priority->putBlocking(QVariant(item), QDeadlineTimer(0)) != PutResult::Ok)
+            break;
+        ++m_prioritySequence;
+        m_producedSum.fetch_add(item);
+        m_priorityProduced.fetch_add(1);
+        m_produced.fetch_add(1);
+    }
+    m_priorityEpoch.fetch_add(1);
+    return accepted;
+}
+
+int Pipeline::consumersThatSaw(const QString &reason) const {
+    int n = 0;
+    for (int i = 0; i < m_consumerCount; ++i) {
+        const Worker &w = m_consumerSlots[size_t(i)];
+        std::lock_guard lock(w.reasonMutex);
+        n += w.state == Worker::Done && w.reason == reason;
+    }
+    return n;
 }
 
 void Pipeline::reset() {
@@ -121,6 +196,10 @@ void Pipeline::reset() {
     m_consumedSum = 0;
     m_blockedNs = 0;
     m_producerNs = 0;
+    m_priorityProduced = 0;
+    m_priorityConsumed = 0;
+    m_priorityOvertaken = 0;
+    m_failReason.clear();
     m_history.clear();
     m_peak = 0;
     m_frames = 0;
@@ -142,6 +221,8 @@ void Pipeline::stopAll() {
     m_wake.notify_all();
     if (m_channel)
         m_channel->close();
+    if (m_priority)
+        m_priority->close();
     for (auto *slots : {&m_producerSlots, &m_consumerSlots}) {
         for (Worker &w : *slots) {
             if (w.thread.joinable())
@@ -152,6 +233,9 @@ void Pipeline::stopAll() {
             w.item = -1;
             w.count = 0;
             w.blockedNs = 0;
+            w.priorityCount = 0;
+            std::lock_guard lock(w.reasonMutex);
+            w.reason.clear();
         }
     }
     m_abort = false;
@@ -166,9 +250,11 @@ void Pipeline::setState(State state) {
         Q_EMIT finished();
 }
 
+// Every item produced was consumed exactly once, or dropped by the overflow policy (and so
+// told to the undelivered handler).
 bool Pipeline::nothingLost() const {
-    return m_state == Finished && m_produced.load() == m_consumed.load() &&
-           m_producedSum.load() == m_consumedSum.load();
+    return m_state == Finished && m_produced.load() == m_consumed.load() + m_drops->count.load() &&
+           m_producedSum.load() == m_consumedSum.load() + m_drops->sum.load();
 }
 
 // Starts the workers that should run and asks the others to leave; joins those that left.
@@ -179,7 +265,7 @@ void Pipeline::reconcile() {
         return;
     // Once the channel is finished nothing is left to take: a consumer that left then is not
     // started again (restarting it every frame kept the run from ever seeing all threads gone).
-    const bool finished = m_channel->isFinished();
+    const bool finished = m_channel->isFinished() && m_priority->isFinished();
     const auto fit = [this, finished](std::array<Worker, MaxWorkers> &slots, int wanted,
                                       bool producer) {
         for (int i = 0; i < MaxWorkers; ++i) {
@@ -254,18 +340,40 @@ void Pipeline::produce(int index) {
     w.exited = true;
 }
 
+// Priority first: take from the priority lane if it has an item, else wait on both lanes at
+// once with a Select. A select picks at random among the arms that are ready, so the priority
+// lane must be tried on its own first; the select then only decides when both were empty and
+// an item arrives.
 void Pipeline::consume(int index) {
     Worker &w = m_consumerSlots[size_t(index)];
-    QtChannel::Channel<QVariant> *channel = m_channel->channel().get();
+    const std::shared_ptr<QtChannel::Channel<QVariant>> normal = m_channel->channel();
+    const std::shared_ptr<QtChannel::Channel<QVariant>> priority = m_priority->channel();
     while (!m_abort && !w.stop) {
         w.state = Worker::Waiting;
         w.item = -1;
-        std::optional<QVariant> item = m_channel->getBlocking(QDeadlineTimer(PollMs));
+        const qint64 epoch = m_priorityEpoch.load();
+        std::optional<QVariant> item = priority->tryGet();
+        bool fromPriority = item.has_value();
         if (!item) {
-            if (channel->isFinished())
-                break; // closed and drained: nothing will ever come
-            continue;
+            QtChannel::Select select;
+            select.onGet(*priority, [&](QVariant v) {
+                item = std::move(v);
+                fromPriority = true;
+            });
+            select.onGet(*normal, [&](QVariant v) { item = std::move(v); });
+            if (select.runBlocking(QDeadlineTimer(PollMs)) < 0) {
+                if (normal->isFinished() && priority->isFinished())
+                    break; // closed and drained: nothing will ever come
+                continue;
+            }
+            // A normal item taken while an item that was in the priority lane before we
+            // looked still waits would be a priority inversion. An even epoch, unchanged
+            // since: no priority put was under way or started while we looked.
+            if (!fromPriority && epoch % 2 == 0 && !priority->isEmpty() &&
+                m_priorityEpoch.load() == epoch)
+                m_priorityOvertaken.fetch_add(1);
         }
+        (fromPriority ? m_priority : m_channel)->countTaken();
         const int value = item->toInt();
         w.item = value;
         w.state = Worker::Working;
@@ -278,8 +386,18 @@ void Pipeline::consume(int index) {
                         [this] { return m_abort.load(); }))
             break;
         w.count.fetch_add(1);
+        if (fromPriority) {
+            w.priorityCount.fetch_add(1);
+            m_priorityConsumed.fetch_add(1);
+        }
         m_consumedSum.fetch_add(value);
         m_consumed.fetch_add(1);
+    }
+    if (normal->isFinished() && priority->isFinished()) {
+        // What ended the run, as the consumers see it: the reason the channel was closed with.
+        const QString reason = QtChannel::QmlChannel::reasonText(normal->closeReason());
+        std::lock_guard lock(w.reasonMutex);
+        w.reason = reason;
     }
     w.item = -1;
     w.state = Worker::Done;
@@ -300,8 +418,11 @@ void Pipeline::sample() {
     m_lastFrameNs = m_state == Running ? now : 0;
     // Consumed first: an item is counted as produced just after it is accepted, so reading
     // in this order never shows more consumed than produced.
+    m_shownDropped = m_drops->count.load();
     m_shownConsumed = m_consumed.load();
     m_shownProduced = m_produced.load();
+    m_shownPriorityConsumed = m_priorityConsumed.load();
+    m_shownPriorityProduced = m_priorityProduced.load();
 
     const auto rows = [now](std::array<Worker, MaxWorkers> &slots, int count) {
         QList<WorkerModel::Row> out;
@@ -312,6 +433,11 @@ void Pipeline::sample() {
             row.item = w.item;
             row.count = w.count;
             row.blockedSeconds = double(w.blockedNs) / 1e9;
+            row.priorityCount = w.priorityCount;
+            {
+                std::lock_guard lock(w.reasonMutex);
+                row.reason = w.reason;
+            }
             const qint64 span = w.workNs;
             if (row.state == Worker::Working && span > 0)
                 row.progress = std::clamp(double(now - w.workStartNs) / double(span), 0.0, 1.0);
@@ -345,7 +471,7 @@ void Pipeline::sample() {
     }
 
     if (m_state == Closing) {
-        bool allGone = m_channel->isFinished();
+        bool allGone = m_channel->isFinished() && m_priority->isFinished();
         for (auto *slots : {&m_producerSlots, &m_consumerSlots}) {
             for (const Worker &w : *slots)
                 allGone = allGone && (!w.thread.joinable() || w.exited);
@@ -358,8 +484,10 @@ void Pipeline::sample() {
                 }
             }
             m_frame.stop();
+            m_shownDropped = m_drops->count.load();
             m_shownConsumed = m_consumed.load();
             m_shownProduced = m_produced.load();
+            m_shownPriorityConsumed = m_priorityConsumed.load();
             m_throughput = 0;
             Q_EMIT sampled();
             setState(Finished);
@@ -390,6 +518,10 @@ QVariant WorkerModel::data(const QModelIndex &index, int role) const {
         return row.count;
     case BlockedRole:
         return row.blockedSeconds;
+    case PriorityCountRole:
+        return row.priorityCount;
+    case ReasonRole:
+        return row.reason;
     default:
         return QVariant();
     }
@@ -400,7 +532,9 @@ QHash<int, QByteArray> WorkerModel::roleNames() const {
             {ItemRole, QByteArrayLiteral("item")},
             {ProgressRole, QByteArrayLiteral("progress")},
             {CountRole, QByteArrayLiteral("count")},
-            {BlockedRole, QByteArrayLiteral("blockedSeconds")}};
+            {BlockedRole, QByteArrayLiteral("blockedSeconds")},
+            {PriorityCountRole, QByteArrayLiteral("priorityCount")},
+            {ReasonRole, QByteArrayLiteral("reason")}};
 }
 
 void WorkerModel::setRows(QList<Row> rows) {

@@ -13,10 +13,12 @@
 #include <array>
 #include <atomic>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <thread>
 
-// The demo's pipeline: producer and consumer threads around one QtChannel::QmlChannel.
+// The demo's pipeline: producer and consumer threads around a QtChannel::QmlChannel, and a
+// second, "priority" channel that the GUI fills and that the consumers serve first.
 //
 // The threads never signal the GUI. Each publishes its state in atomics; the GUI thread
 // samples them once a frame (sample()) and publishes everything with one signal, so the
@@ -39,6 +41,17 @@ struct Worker {
     std::atomic<qint64> count{0};     // items put / items consumed by this worker
     std::atomic<qint64> blockedNs{0}; // producers: time waiting for room
     std::atomic<qint64> startedNs{0};
+    std::atomic<qint64> priorityCount{0}; // consumers: priority items taken
+    // Consumers: the close reason it read when both channels were finished.
+    mutable std::mutex reasonMutex;
+    QString reason; // guarded by reasonMutex
+};
+
+// Items evicted or discarded by one channel's overflow policy, told by its undelivered
+// handler. Shared with the handler, which may outlive the pipeline's use of the channel.
+struct DropTally {
+    std::atomic<qint64> count{0};
+    std::atomic<qint64> sum{0};
 };
 } // namespace demo
 
@@ -47,8 +60,12 @@ class Pipeline : public QObject {
     QML_ELEMENT
     QML_UNCREATABLE("created by the demo's main()")
     Q_PROPERTY(QtChannel::QmlChannel *channel READ channel NOTIFY channelChanged)
+    //! The priority lane: items put by putPriority(), taken by the consumers first.
+    Q_PROPERTY(QtChannel::QmlChannel *priority READ priority NOTIFY channelChanged)
     Q_PROPERTY(State state READ state NOTIFY stateChanged)
     Q_PROPERTY(int capacity READ capacity WRITE setCapacity NOTIFY capacityChanged)
+    //! QtChannel::QmlChannel::OverflowPolicy; a drop policy needs a capacity of at least 1.
+    Q_PROPERTY(int overflow READ overflow WRITE setOverflow NOTIFY capacityChanged)
     Q_PROPERTY(int producerCount READ producerCount WRITE setProducerCount NOTIFY settingsChanged)
     Q_PROPERTY(int consumerCount READ consumerCount WRITE setConsumerCount NOTIFY settingsChanged)
     Q_PROPERTY(double rate READ rate WRITE setRate NOTIFY settingsChanged)
@@ -65,20 +82,31 @@ class Pipeline : public QObject {
     Q_PROPERTY(double elapsedSeconds READ elapsedSeconds NOTIFY sampled)
     Q_PROPERTY(QVariantList history READ history NOTIFY historyChanged)
     Q_PROPERTY(double peakThroughput READ peakThroughput NOTIFY historyChanged)
+    Q_PROPERTY(qint64 dropped READ dropped NOTIFY sampled)
+    Q_PROPERTY(qint64 priorityProduced READ priorityProduced NOTIFY sampled)
+    Q_PROPERTY(qint64 priorityConsumed READ priorityConsumed NOTIFY sampled)
     Q_PROPERTY(bool nothingLost READ nothingLost NOTIFY stateChanged)
+    //! The reason given to fail(), empty after a plain close.
+    Q_PROPERTY(QString failReason READ failReason NOTIFY stateChanged)
 
 public:
     enum State { Idle, Running, Closing, Finished };
     Q_ENUM(State)
     static constexpr int MaxWorkers = 8;
+    static constexpr int PriorityCapacity = 16;
+    //! Priority items are PriorityBase + sequence; producers' items stay below it.
+    static constexpr int PriorityBase = 1 << 30;
 
     explicit Pipeline(QObject *parent = nullptr);
     ~Pipeline() override;
 
     QtChannel::QmlChannel *channel() const { return m_channel; }
+    QtChannel::QmlChannel *priority() const { return m_priority; }
     State state() const { return m_state; }
     int capacity() const { return m_capacity; }
     void setCapacity(int capacity);
+    int overflow() const { return m_overflow; }
+    void setOverflow(int overflow);
     int producerCount() const { return m_producerCount; }
     void setProducerCount(int n);
     int consumerCount() const { return m_consumerCount; }
@@ -92,14 +120,26 @@ public:
 
     qint64 produced() const { return m_shownProduced; }
     qint64 consumed() const { return m_shownConsumed; }
-    qint64 inFlight() const { return std::max<qint64>(0, m_shownProduced - m_shownConsumed); }
+    qint64 inFlight() const {
+        return std::max<qint64>(0, m_shownProduced - m_shownConsumed - m_shownDropped);
+    }
     double blockedSeconds() const { return m_blockedSeconds; }
     double blockedShare() const { return m_blockedShare; }
     double throughput() const { return m_throughput; }
     double elapsedSeconds() const { return m_elapsedSeconds; }
     QVariantList history() const { return m_history; }
     double peakThroughput() const { return m_peak; }
+    qint64 dropped() const { return m_shownDropped; }
+    qint64 droppedChecksum() const { return m_drops->sum.load(); }
+    qint64 priorityProduced() const { return m_shownPriorityProduced; }
+    qint64 priorityConsumed() const { return m_shownPriorityConsumed; }
     bool nothingLost() const;
+    QString failReason() const { return m_failReason; }
+    //! Normal items a consumer took while a priority item that was there before it looked still
+    //! waited: 0 unless the consumers did not serve the priority lane first.
+    qint64 priorityOvertaken() const { return m_priorityOvertaken.load(); }
+    //! Consumers whose thread ended having read `reason` as the channels' close reason.
+    int consumersThatSaw(const QString &reason) const;
     qint64 producedChecksum() const { return m_producedSum.load(); }
     //! GUI-thread frame ticks while running: how regular the UI's 16 ms sampling stayed.
     double meanFrameMs() const { return m_frames > 0 ? m_frameMsSum / double(m_frames) : 0; }
@@ -111,6 +151,14 @@ public:
     Q_INVOKABLE void start();
     //! Closes the channel: producers stop, consumers drain, then the state is Finished.
     Q_INVOKABLE void close();
+    /*!
+     * Closes both channels with `reason` (QmlChannel::close(reason)): producers stop,
+     * consumers drain what is buffered, then read the reason and show it.
+     */
+    Q_INVOKABLE void fail(const QString &reason);
+    //! Puts `count` items into the priority lane without waiting (while idle or running);
+    //! returns how many fit.
+    Q_INVOKABLE int putPriority(int count);
     //! Stops everything at once (nothing is drained) and goes back to Idle.
     Q_INVOKABLE void reset();
 
@@ -136,8 +184,12 @@ private:
     void newChannel();
 
     QtChannel::QmlChannel *m_channel = nullptr;
+    QtChannel::QmlChannel *m_priority = nullptr;
+    std::shared_ptr<demo::DropTally> m_drops = std::make_shared<demo::DropTally>();
     State m_state = Idle;
+    QString m_failReason;
     int m_capacity = 32;
+    int m_overflow = QtChannel::QmlChannel::Wait;
     int m_producerCount = 4;
     int m_consumerCount = 3;
     std::atomic<double> m_rate{40.0};
@@ -156,6 +208,13 @@ private:
     std::atomic<qint64> m_consumedSum{0};
     std::atomic<qint64> m_blockedNs{0};
     std::atomic<qint64> m_producerNs{0}; // producer time of workers that have left
+    std::atomic<qint64> m_priorityProduced{0};
+    std::atomic<qint64> m_priorityConsumed{0};
+    std::atomic<qint64> m_priorityOvertaken{0};
+    // Incremented before and after each batch of priority puts: odd while one is under way
+    // (see consume()).
+    std::atomic<qint64> m_priorityEpoch{0};
+    qint64 m_prioritySequence = 0; // GUI thread
 
     // GUI thread.
     WorkerModel *m_producerModel;
@@ -166,6 +225,9 @@ private:
     qint64 m_lastSampleConsumed = 0;
     qint64 m_shownProduced = 0;
     qint64 m_shownConsumed = 0;
+    qint64 m_shownDropped = 0;
+    qint64 m_shownPriorityProduced = 0;
+    qint64 m_shownPriorityConsumed = 0;
     double m_blockedSeconds = 0;
     double m_blockedShare = 0;
     double m_throughput = 0;
@@ -186,7 +248,15 @@ class WorkerModel : public QAbstractListModel {
     QML_UNCREATABLE("owned by Pipeline")
 
 public:
-    enum Role { StateRole = Qt::UserRole + 1, ItemRole, ProgressRole, CountRole, BlockedRole };
+    enum Role {
+        StateRole = Qt::UserRole + 1,
+        ItemRole,
+        ProgressRole,
+        CountRole,
+        BlockedRole,
+        PriorityCountRole,
+        ReasonRole,
+    };
 
     struct Row {
         int state = demo::Worker::Idle;
@@ -194,6 +264,8 @@ public:
         double progress = 0;
         qint64 count = 0;
         double blockedSeconds = 0;
+        qint64 priorityCount = 0;
+        QString reason;
     };
 
     using QAbstractListModel::QAbstractListModel;

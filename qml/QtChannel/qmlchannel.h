@@ -5,6 +5,7 @@
 #include <QtChannel/qtchannelqml_export.h>
 
 #include <QtCore/QElapsedTimer>
+#include <QtCore/QException>
 #include <QtCore/QList>
 #include <QtCore/QMetaObject>
 #include <QtCore/QObject>
@@ -29,6 +30,28 @@ class QJSEngine;
 namespace QtChannel {
 
 class ChannelItemModel;
+
+/*!
+ * \brief The close reason recorded by QmlChannel::close(reason): a QException with the reason
+ * as its message.
+ *
+ * The futures that fail because of such a close (put(), get() once drained, join(),
+ * forEach()) fail with it; C++ code sharing the channel reads the text with message(), or with
+ * QmlChannel::reasonText(channel->closeReason()).
+ */
+class QTCHANNELQML_EXPORT QmlCloseReason : public QException {
+public:
+    explicit QmlCloseReason(QString message);
+    //! The reason given to close(reason).
+    QString message() const { return m_message; }
+    const char *what() const noexcept override;
+    void raise() const override;
+    QmlCloseReason *clone() const override;
+
+private:
+    QString m_message;
+    QByteArray m_utf8;
+};
 
 namespace detail {
 struct QmlRelay;
@@ -56,10 +79,13 @@ struct QmlPending;
  *
  * \par Errors
  * Programming errors from QML throw a JavaScript TypeError (undefined or a function as an
- * item, a get() without a callback, a callback that is not a function). Bad property values
- * (a capacity below -1, a capacity set after first use) are refused with a qmlWarning and
- * leave the property unchanged. A put on a closed channel is refused (tryPut() returns false,
- * a put() callback gets `false`) and logs one qmlWarning per channel.
+ * item, a get() without a callback, a callback that is not a function, a close() reason that
+ * is not a non-empty string or an Error). Bad property values (a capacity below -1, an
+ * overflow policy that is not one of the three, either set after first use) are refused with
+ * a qmlWarning and leave the property unchanged. A drop policy with a capacity below 1 is
+ * reported with a qmlWarning when the channel is created, which then waits (Channel.Wait). A put on
+ * a closed channel is refused (tryPut() returns false, a put() callback gets `false`) and logs one
+ * qmlWarning per channel.
  *
  * Thread affinity: the QML-facing members are called in the wrapper's thread. The C++
  * members channel(), putBlocking() and getBlocking() are thread-safe.
@@ -69,6 +95,21 @@ class QTCHANNELQML_EXPORT QmlChannel : public QObject {
     QML_NAMED_ELEMENT(Channel)
     //! -1 unbounded (the default), 0 rendezvous, n ≥ 1 bounded. Settable until first use.
     Q_PROPERTY(int capacity READ capacity WRITE setCapacity NOTIFY capacityChanged)
+    /*!
+     * What a put does when the channel is full: Channel.Wait (the default), Channel.DropOldest
+     * or Channel.DropNewest (both need a capacity of at least 1). Settable until first use.
+     */
+    Q_PROPERTY(OverflowPolicy overflow READ overflow WRITE setOverflow NOTIFY overflowChanged)
+    /*!
+     * Items evicted or discarded by the overflow policy so far, by anyone (ChannelBase::
+     * droppedCount()). Coalesced like the other properties. A JavaScript number.
+     */
+    Q_PROPERTY(double dropped READ dropped NOTIFY droppedChanged)
+    /*!
+     * Why the channel was closed: the reason given to close(reason) (or the message of the
+     * exception C++ closed it with); empty while open and after a plain close.
+     */
+    Q_PROPERTY(QString closeReason READ closeReason NOTIFY closeReasonChanged)
     //! Buffered items (always 0 for a rendezvous channel).
     Q_PROPERTY(int size READ size NOTIFY sizeChanged)
     //! No buffered item.
@@ -94,6 +135,14 @@ class QTCHANNELQML_EXPORT QmlChannel : public QObject {
     Q_PROPERTY(QtChannel::ChannelItemModel *items READ items CONSTANT)
 
 public:
+    //! Channel.Wait, Channel.DropOldest, Channel.DropNewest: QtChannel::Overflow for QML.
+    enum OverflowPolicy {
+        Wait = int(QtChannel::Overflow::Wait),
+        DropOldest = int(QtChannel::Overflow::DropOldest),
+        DropNewest = int(QtChannel::Overflow::DropNewest),
+    };
+    Q_ENUM(OverflowPolicy)
+
     //! A channel created on first use, with the capacity set until then (default unbounded).
     explicit QmlChannel(QObject *parent = nullptr);
 
@@ -116,6 +165,10 @@ public:
     //! \{
     int capacity() const;
     void setCapacity(int capacity);
+    OverflowPolicy overflow() const;
+    void setOverflow(OverflowPolicy overflow);
+    double dropped() const;
+    QString closeReason() const;
     int size() const;
     bool isEmpty() const;
     bool isFull() const;
@@ -138,21 +191,32 @@ public:
     Q_INVOKABLE QVariant tryGet();
 
     /*!
-     * Puts `value`, waiting for room without blocking. `callback(ok)`, if given, is called
-     * later (never before put() returns): `ok` is true once the item was accepted, false when
-     * the channel was closed first (the item is then not in the channel).
+     * Puts `value`, waiting for room without blocking. `callback(ok, reason)`, if given, is
+     * called later (never before put() returns): `ok` is true once the item was accepted, false
+     * when the channel was closed first (the item is then not in the channel); `reason` is the
+     * close reason then (empty after a plain close, and when `ok`).
      */
     Q_INVOKABLE void put(const QJSValue &value, const QJSValue &callback = QJSValue());
 
     /*!
-     * Takes the oldest item, waiting for one without blocking. `callback(value, ok)` is called
-     * later (never before get() returns): with the item and true, or with `undefined` and
-     * false once the channel is finished (closed and no item can reach this get).
+     * Takes the oldest item, waiting for one without blocking. `callback(value, ok, reason)`
+     * is called later (never before get() returns): with the item, true and an empty reason,
+     * or with `undefined`, false and the close reason (empty after a plain close) once the
+     * channel is finished (closed and no item can reach this get).
      */
     Q_INVOKABLE void get(const QJSValue &callback);
 
-    //! Closes the channel; true only for the call that closed it.
-    Q_INVOKABLE bool close();
+    /*!
+     * Closes the channel; true only for the call that closed it. With a `reason` (a non-empty
+     * string, or an Error whose message is used) the close records it (ChannelBase::
+     * close(std::exception_ptr) with a QmlCloseReason): pending and later put() and get()
+     * callbacks that fail because of it receive it, as do the futures of C++ code sharing the
+     * channel, and closeReason shows it. Without a reason (or with null) it is a plain close.
+     * Anything else as a reason throws a TypeError (and does not close).
+     */
+    Q_INVOKABLE bool close(const QJSValue &reason = QJSValue());
+    //! close(reason) from C++; an empty `reason` is a plain close.
+    bool close(const QString &reason);
     //! \}
 
     //! \name The C++ side (thread-safe)
@@ -170,10 +234,25 @@ public:
     //! Channel<QVariant>::getBlocking(), counted in itemsTakenHere. For worker threads.
     std::optional<QVariant>
     getBlocking(QDeadlineTimer deadline = QDeadlineTimer(QDeadlineTimer::Forever));
+
+    /*!
+     * Counts `n` items that C++ code took from channel() directly (with a Select, a batch, a
+     * forEach) in itemsTakenHere, as if they had been taken through this object.
+     */
+    void countTaken(qint64 n = 1);
+
+    /*!
+     * The text of a close reason: the message of a QmlCloseReason, the what() of any other
+     * exception, empty for a null `reason` and for ChannelClosed.
+     */
+    static QString reasonText(std::exception_ptr reason);
     //! \}
 
 Q_SIGNALS:
     void capacityChanged();
+    void overflowChanged();
+    void droppedChanged();
+    void closeReasonChanged();
     void sizeChanged();
     void emptyChanged();
     void fullChanged();
@@ -206,6 +285,8 @@ private:
         qint64 taken = 0;
         int pendingPuts = 0;
         int pendingGets = 0;
+        qint64 dropped = 0;
+        QString closeReason;
     };
     enum StaleBit : quint16 {
         SizeBit = 1,
@@ -217,6 +298,8 @@ private:
         TakenBit = 64,
         PendingPutsBit = 128,
         PendingGetsBit = 256,
+        DroppedBit = 512,
+        CloseReasonBit = 1024,
     };
 
     Channel<QVariant> *ensureChannel();
@@ -234,6 +317,7 @@ private:
     }
     QJSEngine *engine() const;
     bool accept(const char *method, const QString &problem) const;
+    QString liveCloseReason() const;
     bool checkItem(const QJSValue &value, const char *method) const;
     bool checkCallback(const QJSValue &callback, const char *method, bool required) const;
     void refusedBecauseClosed();
@@ -245,7 +329,9 @@ private:
     std::mutex m_createMutex;
     std::shared_ptr<Channel<QVariant>> m_channel; // guarded by m_createMutex until created
     std::atomic<Channel<QVariant> *> m_raw{nullptr};
-    int m_capacity = Unbounded; // the wrapper's thread; fixed once the channel exists
+    int m_capacity = Unbounded;           // the wrapper's thread; fixed once the channel exists
+    Overflow m_overflow = Overflow::Wait; // as m_capacity
+    mutable std::optional<QString> m_closeReason; // the wrapper's thread: cached once closed
 
     // Counted by every thread that puts or takes through this object.
     std::atomic<qint64> m_put{0};

@@ -1,8 +1,9 @@
 // Copyright (C) 2026 The QtChannel authors. SPDX-License-Identifier: MIT
 
-// Runs qtchannel-demo's headless scenario (start, run, close, wait for finished) with several
-// producer/consumer/capacity settings and checks what it leaves behind: figures.json says
-// produced = consumed and finished, and screenshot.png is the whole window and not blank.
+// Runs qtchannel-demo's headless scenario (priority items, start, run, close or fail, wait for
+// finished) with several producer/consumer/capacity/policy settings and checks what it leaves
+// behind: figures.json says produced = consumed + dropped, finished, priority items first and
+// the close reason seen by every consumer; screenshot.png is the whole window and not blank.
 
 #include <QtCore/QDir>
 #include <QtCore/QFile>
@@ -48,26 +49,57 @@ private Q_SLOTS:
         QTest::addColumn<QString>("capacity");
         QTest::addColumn<QString>("rate");
         QTest::addColumn<QString>("work");
+        QTest::addColumn<QString>("overflow");
+        QTest::addColumn<QString>("priority");
+        QTest::addColumn<QString>("fail");
+        const QString wait = QStringLiteral("wait");
+        const QString none;
         QTest::newRow("1x1 rendezvous") << "1"
                                         << "1"
                                         << "rendezvous"
                                         << "300"
-                                        << "1";
+                                        << "1" << wait << "4" << none;
         QTest::newRow("4x3 large, backpressure") << "4"
                                                  << "3"
                                                  << "large"
                                                  << "40"
-                                                 << "60";
+                                                 << "60" << wait << "12" << none;
         QTest::newRow("8x8 small, fastest") << "8"
                                             << "8"
                                             << "small"
                                             << "2000"
-                                            << "0";
+                                            << "0" << wait << "16" << none;
         QTest::newRow("2x8 unbounded") << "2"
                                        << "8"
                                        << "unbounded"
                                        << "500"
-                                       << "5";
+                                       << "5" << wait << "8" << none;
+        // Both lanes full from the start: a single consumer must empty the priority lane first.
+        QTest::newRow("4x1 priority first") << "4"
+                                            << "1"
+                                            << "large"
+                                            << "400"
+                                            << "15" << wait << "16" << none;
+        // Producers far faster than the consumers: the policy drops, nothing waits.
+        QTest::newRow("4x2 small, drop oldest")
+            << "4"
+            << "2"
+            << "small"
+            << "400"
+            << "20" << QStringLiteral("drop-oldest") << "12" << none;
+        QTest::newRow("4x2 conflated, drop newest")
+            << "4"
+            << "2"
+            << "1"
+            << "400"
+            << "20" << QStringLiteral("drop-newest") << "12" << none;
+        // The fail button: closed with a reason, which every consumer reads at the end.
+        QTest::newRow("4x3 large, fail")
+            << "4"
+            << "3"
+            << "large"
+            << "40"
+            << "60" << wait << "12" << QStringLiteral("disk full on /data");
     }
     void headless() {
         QFETCH(QString, producers);
@@ -75,19 +107,38 @@ private Q_SLOTS:
         QFETCH(QString, capacity);
         QFETCH(QString, rate);
         QFETCH(QString, work);
+        QFETCH(QString, overflow);
+        QFETCH(QString, priority);
+        QFETCH(QString, fail);
         const QString dir =
             QDir(outRoot()).absoluteFilePath(QString::fromLatin1(QTest::currentDataTag())
                                                  .replace(QLatin1Char(' '), QLatin1Char('_'))
                                                  .remove(QLatin1Char(',')));
         QDir(dir).removeRecursively();
 
+        QStringList args{QStringLiteral("--headless"),
+                         QStringLiteral("--out"),
+                         dir,
+                         QStringLiteral("--producers"),
+                         producers,
+                         QStringLiteral("--consumers"),
+                         consumers,
+                         QStringLiteral("--capacity"),
+                         capacity,
+                         QStringLiteral("--rate"),
+                         rate,
+                         QStringLiteral("--work"),
+                         work,
+                         QStringLiteral("--overflow"),
+                         overflow,
+                         QStringLiteral("--priority"),
+                         priority,
+                         QStringLiteral("--seconds"),
+                         QStringLiteral("1")};
+        if (!fail.isEmpty())
+            args << QStringLiteral("--fail") << fail;
         QByteArray output;
-        const int code =
-            run({QStringLiteral("--headless"), QStringLiteral("--out"), dir,
-                 QStringLiteral("--producers"), producers, QStringLiteral("--consumers"), consumers,
-                 QStringLiteral("--capacity"), capacity, QStringLiteral("--rate"), rate,
-                 QStringLiteral("--work"), work, QStringLiteral("--seconds"), QStringLiteral("1")},
-                &output);
+        const int code = run(args, &output);
         QVERIFY2(code == 0, output.constData());
 
         // It says where its files went.
@@ -96,25 +147,52 @@ private Q_SLOTS:
         QVERIFY2(output.contains(screenshot.toUtf8()), output.constData());
         QVERIFY2(output.contains(figuresPath.toUtf8()), output.constData());
 
-        // The figures: everything produced was consumed, exactly once, and it finished.
+        // The figures: everything produced was consumed exactly once or dropped by the
+        // policy, and it finished.
         QFile file(figuresPath);
         QVERIFY(file.open(QIODevice::ReadOnly));
         QJsonParseError error;
         const QJsonObject figures = QJsonDocument::fromJson(file.readAll(), &error).object();
         QCOMPARE(error.error, QJsonParseError::NoError);
-        const qint64 produced = figures.value(QStringLiteral("produced")).toInteger(-1);
-        const qint64 consumed = figures.value(QStringLiteral("consumed")).toInteger(-2);
+        const auto figure = [&figures](const char *name) {
+            return figures.value(QLatin1String(name)).toInteger(-1000);
+        };
+        const qint64 produced = figure("produced");
+        const qint64 consumed = figure("consumed");
+        const qint64 dropped = figure("dropped");
         QVERIFY2(produced > 0, "the scenario produced nothing");
-        QCOMPARE(consumed, produced);
+        QCOMPARE(consumed + dropped, produced);
         QCOMPARE(figures.value(QStringLiteral("finished")).toBool(), true);
         QCOMPARE(figures.value(QStringLiteral("nothingLost")).toBool(), true);
-        QCOMPARE(figures.value(QStringLiteral("consumedChecksum")).toInteger(-1),
-                 figures.value(QStringLiteral("producedChecksum")).toInteger(-2));
-        // The QML Channel's own counters agree with the threads' counts.
-        QCOMPARE(figures.value(QStringLiteral("channelItemsPut")).toInteger(-1), produced);
-        QCOMPARE(figures.value(QStringLiteral("channelItemsTaken")).toInteger(-1), consumed);
+        QCOMPARE(figure("consumedChecksum") + figure("droppedChecksum"),
+                 figure("producedChecksum"));
         QCOMPARE(figures.value(QStringLiteral("producers")).toInt(), producers.toInt());
         QCOMPARE(figures.value(QStringLiteral("consumers")).toInt(), consumers.toInt());
+
+        // The policy: what the undelivered handler was told is what the channel counted.
+        QCOMPARE(figure("channelDropped"), dropped);
+        if (overflow == QLatin1String("wait"))
+            QCOMPARE(dropped, 0);
+        else
+            QVERIFY2(dropped > 0, "producers 20x faster than the consumers, and nothing dropped");
+
+        // The priority lane: every priority item taken, and never a normal item while one
+        // that was already waiting in the priority lane was left behind.
+        const qint64 priorityProduced = figure("priorityProduced");
+        QVERIFY2(priorityProduced >= priority.toInt(),
+                 qPrintable(QString::number(priorityProduced)));
+        QCOMPARE(figure("priorityConsumed"), priorityProduced);
+        QCOMPARE(figure("priorityItemsTaken"), priorityProduced);
+        QCOMPARE(figure("priorityOvertaken"), 0);
+
+        // The QML Channels' own counters agree with the threads' counts.
+        QCOMPARE(figure("channelItemsPut"), produced - priorityProduced);
+        QCOMPARE(figure("channelItemsTaken"), consumed - priorityProduced);
+
+        // The close reason reached every consumer (empty for a plain close).
+        QCOMPARE(figures.value(QStringLiteral("closeReason")).toString(), fail);
+        QCOMPARE(figures.value(QStringLiteral("consumersThatSawTheReason")).toInt(),
+                 consumers.toInt());
 
         // The screenshot: the whole window, and not blank.
         const QImage image(screenshot);
@@ -151,6 +229,17 @@ private Q_SLOTS:
             << QStringList{QStringLiteral("--capacity"), QStringLiteral("huge")};
         QTest::newRow("rate 0") << QStringList{QStringLiteral("--rate"), QStringLiteral("0")};
         QTest::newRow("seconds x") << QStringList{QStringLiteral("--seconds"), QStringLiteral("x")};
+        QTest::newRow("overflow word")
+            << QStringList{QStringLiteral("--overflow"), QStringLiteral("drop-some")};
+        QTest::newRow("drop oldest unbounded")
+            << QStringList{QStringLiteral("--overflow"), QStringLiteral("drop-oldest"),
+                           QStringLiteral("--capacity"), QStringLiteral("unbounded")};
+        QTest::newRow("drop newest rendezvous")
+            << QStringList{QStringLiteral("--overflow"), QStringLiteral("drop-newest"),
+                           QStringLiteral("--capacity"), QStringLiteral("rendezvous")};
+        QTest::newRow("priority 17")
+            << QStringList{QStringLiteral("--priority"), QStringLiteral("17")};
+        QTest::newRow("empty fail reason") << QStringList{QStringLiteral("--fail"), QString()};
     }
     void badArguments() {
         QFETCH(QStringList, args);

@@ -143,6 +143,76 @@ TestCase {
         compare(ch.capacity, 2);
     }
 
+    function test_badOverflow_data() {
+        return [
+            { tag: "7", value: 7 },
+            { tag: "-1", value: -1 },
+        ];
+    }
+    function test_badOverflow(data) {
+        const ch = makeChannel(2);
+        ch.overflow = Channel.DropNewest;
+        ignoreWarning(/Channel: invalid overflow -?\d+ \(use Channel.Wait, Channel.DropOldest or Channel.DropNewest\); it stays DropNewest/);
+        ch.overflow = data.value;
+        compare(ch.overflow, Channel.DropNewest);
+        // Still the policy it kept.
+        verify(ch.tryPut(1));
+        verify(ch.tryPut(2));
+        verify(ch.tryPut(3));
+        compare(ch.dropped, 1);
+        compare(ch.tryGet(), 1);
+    }
+
+    function test_overflowWrongType() {
+        const ch = makeChannel(2);
+        expectThrow(() => { ch.overflow = ({}); }, /Cannot assign/);
+        compare(ch.overflow, Channel.Wait);
+    }
+
+    function test_dropPolicyNeedsACapacity_data() {
+        return [
+            { tag: "DropOldest unbounded", overflow: Channel.DropOldest, name: "DropOldest", capacity: -1 },
+            { tag: "DropNewest rendezvous", overflow: Channel.DropNewest, name: "DropNewest", capacity: 0 },
+        ];
+    }
+    function test_dropPolicyNeedsACapacity(data) {
+        const ch = makeChannel(data.capacity);
+        ch.overflow = data.overflow;
+        compare(ch.overflow, data.overflow); // the pair is checked when the channel is created
+        const changed = createTemporaryObject(signalSpyComponent, testCase,
+                                              { target: ch, signalName: "overflowChanged" });
+        ignoreWarning(new RegExp("Channel: overflow " + data.name + " needs a capacity of at least 1 \\(capacity is "
+                                 + data.capacity + "\\); the channel is created with overflow Wait"));
+        ch.tryGet(); // first use
+        compare(ch.overflow, Channel.Wait);
+        compare(changed.count, 1);
+        compare(ch.capacity, data.capacity);
+    }
+    Component {
+        id: signalSpyComponent
+        SignalSpy {}
+    }
+
+    function test_badCloseReason_data() {
+        return [
+            { tag: "empty string", reason: "" },
+            { tag: "number", reason: 42 },
+            { tag: "object", reason: ({ message: "x" }) },
+            { tag: "function", reason: function () {} },
+            { tag: "Error without message", reason: new Error("") },
+        ];
+    }
+    function test_badCloseReason(data) {
+        const ch = makeChannel();
+        expectThrow(() => ch.close(data.reason),
+                    /Channel.close\(\): the reason must be a non-empty string or an Error with a message; call close\(\) for a plain close/,
+                    TypeError);
+        compare(ch.closed, false); // a refused close does not close
+        compare(ch.closeReason, "");
+        verify(ch.close("then a good one"));
+        compare(ch.closeReason, "then a good one");
+    }
+
     function test_putAfterClose() {
         const ch = makeChannel();
         verify(ch.close());

@@ -14,6 +14,7 @@
 #include <QtQuickTest/quicktest.h>
 
 #include <memory>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -39,6 +40,14 @@ public:
         m_wrapper = new QmlChannel(m_channel, this);
         return m_wrapper;
     }
+    // The same with an overflow policy (QmlChannel::OverflowPolicy's values).
+    Q_INVOKABLE QtChannel::QmlChannel *makeSharedWithOverflow(int capacity, int overflow) {
+        join();
+        m_channel = std::make_shared<Channel<QVariant>>(capacity,
+                                                        static_cast<QtChannel::Overflow>(overflow));
+        m_wrapper = new QmlChannel(m_channel, this);
+        return m_wrapper;
+    }
     // Destroys the wrapper while C++ keeps the channel.
     Q_INVOKABLE void deleteWrapper() {
         delete m_wrapper;
@@ -57,6 +66,35 @@ public:
     Q_INVOKABLE QVariant cppTryGet() { return m_channel->tryGet().value_or(QVariant()); }
     Q_INVOKABLE bool cppClose() { return m_channel->close(); }
     Q_INVOKABLE int cppSize() const { return int(m_channel->size()); }
+    // Closes the C++ channel with a std::runtime_error.
+    Q_INVOKABLE bool cppCloseWithError(const QString &what) {
+        return m_channel->close(std::make_exception_ptr(std::runtime_error(what.toStdString())));
+    }
+    // The reason as C++ sees it: the QmlCloseReason's message, or another exception's what().
+    Q_INVOKABLE QString cppCloseReason() const {
+        const std::exception_ptr reason = m_channel->closeReason();
+        if (!reason)
+            return QStringLiteral("none");
+        try {
+            std::rethrow_exception(reason);
+        } catch (const QtChannel::QmlCloseReason &e) {
+            return e.message();
+        } catch (...) {
+            return QStringLiteral("not a QmlCloseReason");
+        }
+    }
+    // The join() future: "pending", "finished", or "failed: <reason>".
+    Q_INVOKABLE QString cppJoinResult() const {
+        QFuture<void> join = m_channel->join();
+        if (!join.isFinished())
+            return QStringLiteral("pending");
+        try {
+            join.waitForFinished();
+        } catch (...) {
+            return QStringLiteral("failed: ") + QmlChannel::reasonText(std::current_exception());
+        }
+        return QStringLiteral("finished");
+    }
 
     // A C++ thread putting 0..count-1 with putBlocking(), then closing if asked.
     Q_INVOKABLE void startProducer(int count, bool closeWhenDone) {

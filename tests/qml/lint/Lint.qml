@@ -9,6 +9,10 @@ QtObject {
     id: root
     property Channel channel: Channel {
         capacity: 4
+        overflow: Channel.DropOldest
+        onOverflowChanged: root.seen += 1
+        onDroppedChanged: root.seen += 1
+        onCloseReasonChanged: root.seen += 1
         onItemAvailable: root.seen += 1
         onSpaceAvailable: root.seen += 1
         onClosed: root.seen += 1
@@ -28,13 +32,17 @@ QtObject {
     property ChannelItems items: channel.items
     property int rows: channel.items.count
     property int limit: channel.items.limit
+    property int overflow: channel.overflow
+    property real dropped: channel.dropped
+    property string closeReason: channel.closeReason
 
     function use(): void {
         channel.tryPut(1);
-        channel.put(2, function (ok) {});
-        channel.get(function (value, ok) {});
+        channel.put(2, function (ok, reason) {});
+        channel.get(function (value, ok, reason) {});
         const first = channel.tryGet();
         const row = channel.items.get(0);
         channel.close();
+        channel.close("a reason");
     }
 }
