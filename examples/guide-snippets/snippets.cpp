@@ -14,6 +14,8 @@
 #include <QtCore/QString>
 #include <QtCore/QtDebug>
 
+#include <coroutine>
+#include <exception>
 #include <optional>
 #include <utility>
 
@@ -126,6 +128,23 @@ void selectSnippet(QtChannel::Channel<int> &jobs, QtChannel::Channel<QString> &s
             idle();
         }
     }
+}
+
+// "Coroutines: receive() and send()", in a minimal coroutine type.
+struct Task {
+    struct promise_type {
+        Task get_return_object() noexcept { return {}; }
+        std::suspend_never initial_suspend() noexcept { return {}; }
+        std::suspend_never final_suspend() noexcept { return {}; }
+        void return_void() noexcept {}
+        void unhandled_exception() noexcept { std::terminate(); }
+    };
+};
+
+Task coroutineSnippet(QtChannel::Channel<Job> &jobs, Consumer &consumer) {
+    auto run = [&consumer](Job job) { consumer.run(job); };
+    while (std::optional<Job> job = co_await jobs.receive()) // std::nullopt once finished
+        run(std::move(*job));
 }
 
 } // namespace GuideSnippets
