@@ -34,10 +34,10 @@ struct Database {
 // "The idea: closed and drained is finished"
 void theIdea(QCoreApplication &app, const Job &job) {
     QtChannel::Channel<Job> jobs(64); // capacity: Unbounded (default), 0 (rendezvous), or n
-    jobs.tryPut(job);                 // ... from any thread, in any style below
-    jobs.close();                     // when the producers are done
     QObject::connect(&jobs, &QtChannel::ChannelBase::finished, &app,
-                     [] { qInfo("all jobs done"); });
+                     [] { qInfo("all jobs done"); }); // closed and drained
+    jobs.tryPut(job);                                 // ... from any thread, in any style below
+    jobs.close();                                     // when the producers are done
 }
 
 class Consumer : public QObject {
