@@ -4,7 +4,7 @@
 //
 // Three worker threads put lines into a bounded channel (they wait when the consumer lags);
 // the last one to finish closes it. The main thread's event loop takes every line with
-// forEach(), and join() tells it when all the work that could ever appear is done.
+// forEach(), and finished() tells it when all the work that could ever appear is done.
 
 #include <QtChannel/Channel>
 
@@ -36,10 +36,16 @@ int main(int argc, char *argv[]) {
         std::printf("consumed: %s\n", qPrintable(line));
         ++consumed;
     });
-    lines.join().then(&app, [&] {
-        std::printf("finished: %d of %d items consumed, nothing lost\n", consumed,
-                    Producers * ItemsEach);
-        app.exit(consumed == Producers * ItemsEach ? 0 : 1);
-    });
+    // finished(): closed and drained. It is emitted by the call that made the channel finished
+    // (a producer's close(), or the take of the last item, just before forEach() passes that
+    // item on), so queue it: it then runs after the last item was consumed, in app's thread.
+    QObject::connect(
+        &lines, &QtChannel::ChannelBase::finished, &app,
+        [&] {
+            std::printf("finished: %d of %d items consumed, nothing lost\n", consumed,
+                        Producers * ItemsEach);
+            app.exit(consumed == Producers * ItemsEach ? 0 : 1);
+        },
+        Qt::QueuedConnection);
     return app.exec();
 }

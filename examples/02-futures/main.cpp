@@ -4,6 +4,11 @@
 //
 // A get() that has to wait is a pending future; a put() into a full channel is too. When the
 // channel is closed, the gets that can never be served fail with ChannelClosed.
+//
+// Everything here happens in one thread, which is what makes then() safe on Qt 6.4.2: there,
+// then() on a future that another thread may finish at that moment can crash (QTBUG-109230).
+// For futures finished by other threads, watch them with a QFutureWatcher
+// (examples/06-pipeline-errors), or use forEach(), the signals, or coroutines.
 
 #include <QtChannel/Channel>
 
