@@ -147,4 +147,17 @@ Task coroutineSnippet(QtChannel::Channel<Job> &jobs, Consumer &consumer) {
         run(std::move(*job));
 }
 
+// "Coroutines": select in a coroutine.
+Task selectCoroutineSnippet(QtChannel::Channel<Job> &jobs, QtChannel::Channel<QString> &stop,
+                            Consumer &consumer) {
+    auto run = [&consumer](Job job) { consumer.run(job); };
+    for (bool running = true; running;) {
+        QtChannel::Select select;
+        select.onGet(jobs, [&run](Job job) { run(job); });
+        select.onGet(stop, [&](const QString &) { running = false; });
+        if (co_await select.until(QDeadlineTimer(100)) == -1)
+            running = !(jobs.isFinished() && stop.isFinished()); // idle, or every arm dead
+    }
+}
+
 } // namespace GuideSnippets
