@@ -55,10 +55,6 @@ static void callHandler(const UndeliveredHandler *handler, void *item) noexcept 
     }
 }
 
-Doomed::~Doomed() {
-    flush(nullptr);
-}
-
 void Doomed::add(const ItemOps &ops, void *from) {
     m_ops = &ops;
     if (m_count == 0 && ops.size <= InPlace && ops.align <= alignof(std::max_align_t)) {

@@ -141,7 +141,10 @@ public:
     Doomed() noexcept = default;
     Doomed(const Doomed &) = delete;
     Doomed &operator=(const Doomed &) = delete;
-    ~Doomed();
+    ~Doomed() {
+        if (m_count != 0) // inline: every operation has one, and it is nearly always empty
+            flush(nullptr);
+    }
 
     bool isEmpty() const noexcept { return m_count == 0; }
     // Adds an item constructed from `from` (ItemOps::construct); unchanged if that throws.
