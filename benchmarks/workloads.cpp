@@ -1,6 +1,6 @@
 // Copyright (C) 2026 The QtChannel authors. SPDX-License-Identifier: MIT
 
-// The configurations, in table order: the workloads of issue 4 at the sizes it fixes, each
+// The configurations, in table order: the workloads of docs/benchmarks.md at their sizes, each
 // driven by QtChannel (subject) and by every peer. Go's runs are an external program
 // (benchmarks/go/main.go) taking the same workload names.
 
