@@ -54,6 +54,11 @@ std::string title(const std::string &workload) {
         {"W4", "W4 eventloop: std::thread producer -> consumer on the main thread's event loop"},
         {"W5", "W5 singlethread: producer and consumer on one thread's event loop, capacity 1024"},
         {"W6", "W6 waiters: 10,000 pending get() futures at a time, K per channel"},
+        {"W7", "W7 select fan-in: 2 producer threads, 2 channels of capacity 1024, 1 consumer "
+               "selecting over both"},
+        {"W7b", "W7b select stop: a worker waits for a job or a stop command"},
+        {"W8", "W8 conflated: a producer thread at full speed, a slow consumer on the event "
+               "loop, only the latest value counts"},
     };
     const auto it = titles.find(workload);
     return it == titles.end() ? workload : it->second;
