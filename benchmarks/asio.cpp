@@ -221,6 +221,11 @@ Sample w3AsioCoroRendezvous(qint64 n, Meter &m) {
     return w3AsioCoroImpl(n, m, 0);
 }
 
+// W5 across two threads: W1's coroutines (each io_context in its own thread) at W5's size.
+Sample w5AsioCoroThreads(qint64 n, Meter &m) {
+    return w1AsioCoro(n, m);
+}
+
 // W5: both coroutines on one io_context in this thread.
 template <typename Ch> static Sample w5AsioCoroImpl(qint64 n, Meter &m) {
     asio::io_context io(1);

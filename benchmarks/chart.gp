@@ -1,11 +1,11 @@
 # Draws the benchmark results as one PNG: a panel per workload.
 #   gnuplot -e "dir='RESULTS_DIR'" benchmarks/chart.gp      (writes RESULTS_DIR/chart.png)
-# Reads the chart-W*.dat files qtchannel-bench writes. W1-W5: median time per item as a bar
+# Reads the chart-W*.dat files qtchannel-bench writes. All but W6: median time per item as a bar
 # (QtChannel blue, peers grey) with the min-max range, on a log scale. W6: QtChannel's cost per
 # waiter or item against the number of pending gets per channel, with Qt's bare-future floors.
 
 if (!exists("dir")) dir = "."
-files = system("ls " . dir . "/chart-W[1-5].dat 2>/dev/null")
+files = system("ls " . dir . "/chart-W*.dat 2>/dev/null | grep -v W6")
 has_w6 = system("test -s " . dir . "/chart-W6.dat && echo 1 || echo 0") + 0
 panels = words(files) + has_w6
 if (panels == 0) { print "chart.gp: no chart-W*.dat in " . dir; exit status 1 }

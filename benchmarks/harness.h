@@ -63,7 +63,7 @@ struct Benchmark {
     std::string impl;     // short id, unique within the workload: "qtchannel", "std-cv", ...
     std::string label;    // what the table says
     bool subject;         // a QtChannel configuration (the others are peers)
-    qint64 size;          // the size issue 4 fixes
+    qint64 size;          // the full size of the workload
     qint64 smokeSize;     // the size of the CI smoke run
     std::string unit;     // "item", "round trip", "waiter"
     Workload run;         // null for an external program (Go)

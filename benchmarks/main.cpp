@@ -1,6 +1,6 @@
 // Copyright (C) 2026 The QtChannel authors. SPDX-License-Identifier: MIT
 
-// qtchannel-bench: the benchmarks of issue 4. Usually started by scripts/bench.sh.
+// qtchannel-bench: the benchmarks of docs/benchmarks.md. Usually started by scripts/bench.sh.
 //
 //   qtchannel-bench [all] [--smoke] [--reps N] [--scale X] [--filter REGEX] [--out DIR]
 //                   [--go PROGRAM] [--timeout SECONDS]

@@ -1,10 +1,11 @@
 // Copyright (C) 2026 The QtChannel authors. SPDX-License-Identifier: MIT
 
-// The Go peer of qtchannel-bench: W1, W2 and W3 with Go's channels, written the way Go code
-// is written (for range over a channel the producer closes; a WaitGroup to close after the
-// last producer). Prints the same RESULT line as qtchannel-bench's runs.
+// The Go peer of qtchannel-bench: W1, W2, W3, W7 and W7b with Go's channels, written the way
+// Go code is written (for range over a channel the producer closes; a WaitGroup to close
+// after the last producer; select, with nil for a closed channel's case). Prints the same
+// RESULT line as qtchannel-bench's runs.
 //
-//	qtchannel-bench-go W1|W2|W3|W3-unbuffered SIZE
+//	qtchannel-bench-go W1|W2|W3|W3-unbuffered|W7|W7b SIZE
 //	qtchannel-bench-go version
 package main
 
@@ -118,6 +119,92 @@ func pingpong(rounds int64, buffer int) sample {
 	return sample{rounds, rounds * (rounds + 1) / 2, received}
 }
 
+// W7: two producers on two channels, one consumer selecting over both until both are closed
+// (a closed channel's case is switched off by setting it to nil, as Go code does).
+func fanIn(n int64) sample {
+	a := make(chan int, capacity)
+	b := make(chan int, capacity)
+	var sent [2]int64
+	var received int64
+	var wg sync.WaitGroup
+	wg.Add(3)
+	produce := func(ch chan int, p int, first, last int64) {
+		defer wg.Done()
+		var sum int64
+		for i := first; i <= last; i++ {
+			ch <- int(i)
+			sum += i
+		}
+		close(ch)
+		sent[p] = sum
+	}
+	go func() {
+		defer wg.Done()
+		var sum int64
+		ca, cb := a, b
+		for ca != nil || cb != nil {
+			select {
+			case v, ok := <-ca:
+				if !ok {
+					ca = nil
+					continue
+				}
+				sum += int64(v)
+			case v, ok := <-cb:
+				if !ok {
+					cb = nil
+					continue
+				}
+				sum += int64(v)
+			}
+		}
+		received = sum
+	}()
+	go produce(a, 0, 1, n/2)
+	go produce(b, 1, n/2+1, n)
+	wg.Wait()
+	return sample{n, sent[0] + sent[1], received}
+}
+
+// W7b: a worker takes jobs until a stop command comes, then the jobs still buffered.
+func jobOrStop(n int64) sample {
+	jobs := make(chan int, capacity)
+	stop := make(chan struct{}, 1)
+	var sent, received int64
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var sum int64
+	loop:
+		for {
+			select {
+			case v := <-jobs:
+				sum += int64(v)
+			case <-stop:
+				break loop
+			}
+		}
+		for {
+			select {
+			case v := <-jobs:
+				sum += int64(v)
+				continue
+			default:
+			}
+			break
+		}
+		received = sum
+	}()
+	for i := int64(1); i <= n; i++ {
+		jobs <- int(i)
+		sent += i
+	}
+	stop <- struct{}{}
+	wg.Wait()
+	return sample{n, sent, received}
+}
+
 func cpuSeconds() float64 {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
@@ -147,7 +234,7 @@ func main() {
 		return
 	}
 	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: qtchannel-bench-go W1|W2|W3|W3-unbuffered SIZE | version")
+		fmt.Fprintln(os.Stderr, "usage: qtchannel-bench-go W1|W2|W3|W3-unbuffered|W7|W7b SIZE | version")
 		os.Exit(2)
 	}
 	n, err := strconv.ParseInt(os.Args[2], 10, 64)
@@ -165,6 +252,10 @@ func main() {
 		run = func() sample { return pingpong(n, 1) }
 	case "W3-unbuffered":
 		run = func() sample { return pingpong(n, 0) }
+	case "W7":
+		run = func() sample { return fanIn(n) }
+	case "W7b":
+		run = func() sample { return jobOrStop(n) }
 	default:
 		fmt.Fprintln(os.Stderr, "qtchannel-bench-go: unknown workload", os.Args[1])
 		os.Exit(2)
