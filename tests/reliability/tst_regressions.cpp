@@ -40,6 +40,7 @@ private Q_SLOTS:
     void forEachTakeThatThrowsDoesNotEscapeIntoTheEventLoop();
     void destroyingWhileForEachTakesInAnotherThreadDestroysEachItemOnce();
     void snapshotWhoseCopyThrowsLeavesTheFastPathsOpen();
+    void canceledSelectRunNeverFiresLater();
 };
 
 // A getBlocking() whose deadline had passed unlinked the canceled puts it met at the head of
@@ -211,6 +212,45 @@ void tst_Regressions::snapshotWhoseCopyThrowsLeavesTheFastPathsOpen() {
     QCOMPARE(ch.ringFlags(), 0u);
     QCOMPARE(ch.tryGet()->value, 1);
     QCOMPARE(ch.tryGet()->value, 2);
+}
+
+// A select whose run() future was canceled stayed in its channels' lines until the context's
+// event loop got to the cancellation: a take meanwhile accepted its put arm's item (and a put
+// handed its item to its get arm), although a canceled wait must never land later. Found by
+// tst_model (a select put arm on a full channel, canceled, then a tryGet() on that channel).
+void tst_Regressions::canceledSelectRunNeverFiresLater() {
+    const Lazy lazy;
+    QObject context;
+    {
+        Channel<Tracked> full(1);
+        QCOMPARE(full.tryPut(Tracked(1)), PutResult::Ok);
+        Select select;
+        bool handled = false;
+        select.onPut(full, Tracked(2), [&] { handled = true; });
+        QFuture<int> fired = select.run(&context);
+        QVERIFY(!fired.isFinished());
+        fired.cancel();
+        QCOMPARE(full.tryGet()->value(), 1);
+        QCOMPARE(full.size(), 0); // the canceled select's item did not move in
+        QCOMPARE(full.tryGet(), std::nullopt);
+        QCoreApplication::sendPostedEvents();
+        QVERIFY(fired.isCanceled());
+        QVERIFY(!handled);
+    }
+    {
+        Channel<Tracked> empty(1);
+        Select select;
+        std::optional<int> got;
+        select.onGet(empty, [&](Tracked t) { got = t.value(); });
+        QFuture<int> fired = select.run(&context);
+        fired.cancel();
+        QCOMPARE(empty.tryPut(Tracked(3)), PutResult::Ok);
+        QCOMPARE(empty.size(), 1); // in the buffer, not handed to the canceled select
+        QCoreApplication::sendPostedEvents();
+        QVERIFY(fired.isCanceled());
+        QCOMPARE(got, std::nullopt);
+        QCOMPARE(empty.tryGet()->value(), 3);
+    }
 }
 
 QTEST_GUILESS_MAIN(tst_Regressions)
