@@ -79,8 +79,12 @@ public:
         for (Backoff backoff;;) {
             int s = state.load(std::memory_order_acquire);
             if (s == Waiting) {
-                if (state.compare_exchange_weak(s, Busy, std::memory_order_acq_rel))
-                    return true;
+                // A run() whose future was canceled is withdrawn as soon as a channel looks
+                // at it, not when its context's thread resolves the cancel: it never fires
+                // after the cancel (the resolve then finds it ended, and settles it).
+                const int to = async && async->promise.isCanceled() ? Canceled : Busy;
+                if (state.compare_exchange_weak(s, to, std::memory_order_acq_rel))
+                    return to == Busy;
             } else if (s == Busy) {
                 backoff.pause(); // another channel is transferring: a few instructions
             } else {
