@@ -251,6 +251,18 @@ void tst_Regressions::canceledSelectRunNeverFiresLater() {
         QCOMPARE(got, std::nullopt);
         QCOMPARE(empty.tryGet()->value(), 3);
     }
+    {
+        // Nor does it count as a waiting get: a rendezvous channel is full again.
+        Channel<Tracked> rendezvous(0);
+        Select select;
+        select.onGet(rendezvous, [](Tracked) {});
+        QFuture<int> fired = select.run(&context);
+        QVERIFY(!rendezvous.isFull());
+        fired.cancel();
+        QVERIFY(rendezvous.isFull());
+        QCOMPARE(rendezvous.tryPut(Tracked(4)), PutResult::Full);
+        QCoreApplication::sendPostedEvents();
+    }
 }
 
 QTEST_GUILESS_MAIN(tst_Regressions)
