@@ -150,7 +150,8 @@ bool SelectArm::finish(bool served) noexcept {
 }
 
 bool SelectArm::isWithdrawn() const {
-    return core->isDone();
+    // As a canceled future's waiter: withdrawn from the cancel on, not from its resolution.
+    return core->isDone() || (core->async && core->async->promise.isCanceled());
 }
 
 const void *SelectArm::group() const noexcept {
