@@ -41,6 +41,7 @@ private Q_SLOTS:
     void destroyingWhileForEachTakesInAnotherThreadDestroysEachItemOnce();
     void snapshotWhoseCopyThrowsLeavesTheFastPathsOpen();
     void canceledSelectRunNeverFiresLater();
+    void getManyBlockingTakesPendingPutsThatGetRoom();
 };
 
 // A getBlocking() whose deadline had passed unlinked the canceled puts it met at the head of
@@ -263,6 +264,22 @@ void tst_Regressions::canceledSelectRunNeverFiresLater() {
         QCOMPARE(rendezvous.tryPut(Tracked(4)), PutResult::Full);
         QCoreApplication::sendPostedEvents();
     }
+}
+
+// getManyBlocking() took one batch from the ring and returned, leaving the items of pending
+// puts that the batch had made room for, although they were available (as tryGetMany() and
+// getMany() take them). Found by tst_model (capacity 1, a pending put, getManyBlocking(3)).
+void tst_Regressions::getManyBlockingTakesPendingPutsThatGetRoom() {
+    Channel<Tracked> ch(1);
+    QCOMPARE(ch.tryPut(Tracked(0)), PutResult::Ok);
+    QFuture<void> pending = ch.put(Tracked(1));
+    QVERIFY(!pending.isFinished());
+    const QList<Tracked> got = ch.getManyBlocking(3, QDeadlineTimer(0));
+    QCOMPARE(got.size(), 2);
+    QCOMPARE(got[0].value(), 0);
+    QCOMPARE(got[1].value(), 1);
+    QVERIFY(pending.isFinished());
+    QCOMPARE(ch.size(), 0);
 }
 
 QTEST_GUILESS_MAIN(tst_Regressions)
