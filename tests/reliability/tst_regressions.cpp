@@ -42,6 +42,7 @@ private Q_SLOTS:
     void snapshotWhoseCopyThrowsLeavesTheFastPathsOpen();
     void canceledSelectRunNeverFiresLater();
     void getManyBlockingTakesPendingPutsThatGetRoom();
+    void withdrawnSelectPutArmKeepsItsItem();
 };
 
 // A getBlocking() whose deadline had passed unlinked the canceled puts it met at the head of
@@ -280,6 +281,39 @@ void tst_Regressions::getManyBlockingTakesPendingPutsThatGetRoom() {
     QCOMPARE(got[1].value(), 1);
     QVERIFY(pending.isFinished());
     QCOMPARE(ch.size(), 0);
+}
+
+// A select's put arm withdrawn from its channel's line (another arm fired, or the run was
+// canceled) passed the Select's item to that channel's undelivered handler, although the item
+// never entered the channel and stays the Select's until its arm fires. Found by tst_model (a
+// select waiting with a put arm on a full rendezvous channel and a get arm that fired).
+void tst_Regressions::withdrawnSelectPutArmKeepsItsItem() {
+    QObject context;
+    for (bool cancel : {false, true}) {
+        const long before = Tracked::live();
+        std::vector<int> undelivered;
+        {
+            Channel<Tracked> full(0);
+            full.setUndeliveredHandler([&](Tracked &&t) { undelivered.push_back(t.value()); });
+            Channel<Tracked> other(1);
+            Select select;
+            std::optional<int> got;
+            select.onPut(full, Tracked(2), [] {});
+            select.onGet(other, [&](Tracked t) { got = t.value(); });
+            QFuture<int> fired = select.run(&context);
+            QVERIFY(!fired.isFinished());
+            if (cancel)
+                fired.cancel();
+            else
+                QCOMPARE(other.tryPut(Tracked(7)), PutResult::Ok);
+            QCoreApplication::sendPostedEvents();
+            QVERIFY(fired.isFinished());
+            QCOMPARE(fired.isCanceled(), cancel);
+            QCOMPARE(got, cancel ? std::nullopt : std::optional<int>(7));
+            QCOMPARE(undelivered, std::vector<int>{}); // the item 2 is the Select's
+        }
+        QCOMPARE(Tracked::live(), before);
+    }
 }
 
 QTEST_GUILESS_MAIN(tst_Regressions)
