@@ -772,7 +772,9 @@ bool ChannelBasePrivate::unlink(Waiter *w,
         return false;
     lineOf(w).remove(w);
     w->outcome = Outcome::Canceled;
-    if (w->side == Waiter::Side::Put)
+    // A withdrawn send() gives its item up; a select's put arm (it has a group) keeps its item:
+    // the Select owns it until the arm fires.
+    if (w->side == Waiter::Side::Put && !w->group())
         handlerOut = handler;
     syncFlagsLocked();
     return true;
