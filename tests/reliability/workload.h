@@ -512,10 +512,24 @@ template <typename T = Tracked> WorkloadResult runWorkload(const WorkloadConfig 
     // QThread::wait() is invisible to ThreadSanitizer).
     std::lock_guard eventLoopLock(eventLoopMutex);
     // Every future settled.
-    if (!joined.isFinished() || joined.isCanceled())
-        errors << "join() did not finish; ";
-    if (cfg.eventLoopConsumers && (forEachDone.isCanceled()))
-        errors << "the forEach future was canceled; ";
+    // After a close with a reason, join() and forEach() fail with it; else they finish.
+    const auto endedAsClosed = [&](QFuture<void> &f) {
+        if (!f.isFinished())
+            return false;
+        if (!closedWithReason)
+            return !f.isCanceled();
+        try {
+            f.waitForFinished();
+        } catch (const WorkloadCloseReason &) {
+            return true;
+        } catch (...) {
+        }
+        return false;
+    };
+    if (!endedAsClosed(joined))
+        errors << "join() did not finish as the close says; ";
+    if (cfg.eventLoopConsumers && !endedAsClosed(forEachDone))
+        errors << "the forEach future did not finish as the close says; ";
     std::vector<int> takenBy(size_t(total), 0);
     auto countTaken = [&](int v) {
         const int p = v / Stride, i = v % Stride;
