@@ -5,7 +5,7 @@
 // kind. A failure prints its seed and a shrunk, minimal reproduction.
 //
 // Environment (for long runs; CI uses the defaults):
-//   QTCHANNEL_MODEL_RUNS  sequences per capacity kind (default 300; 100 under ASan, 30 TSan)
+//   QTCHANNEL_MODEL_RUNS  sequences per channel kind (default 200; 60 under ASan, 20 TSan)
 //   QTCHANNEL_MODEL_OPS   operations per sequence (default 150)
 //   QTCHANNEL_MODEL_SEED  first seed (default 1); seeds SEED .. SEED+RUNS-1 are run
 //   QTCHANNEL_MODEL_ONLY  run this one seed only (to replay a failure)
@@ -50,11 +50,11 @@ void tst_Model::randomSequences() {
     QFETCH(int, kind);
     const ChannelKind capacity = channelKinds()[size_t(kind)];
 #if defined(__SANITIZE_THREAD__)
-    constexpr int DefaultRuns = 30; // single-threaded: ThreadSanitizer has little to add
+    constexpr int DefaultRuns = 20; // single-threaded: ThreadSanitizer has little to add
 #elif defined(__SANITIZE_ADDRESS__)
-    constexpr int DefaultRuns = 100;
+    constexpr int DefaultRuns = 60;
 #else
-    constexpr int DefaultRuns = 300;
+    constexpr int DefaultRuns = 200;
 #endif
     const int runs = envInt("QTCHANNEL_MODEL_RUNS", DefaultRuns);
     const int opsPerRun = envInt("QTCHANNEL_MODEL_OPS", 150);
