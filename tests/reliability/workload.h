@@ -542,14 +542,16 @@ template <typename T = Tracked> WorkloadResult runWorkload(const WorkloadConfig 
     for (auto &futures : canceledPuts) {
         for (QFuture<void> &f : futures) {
             ++result.canceledPuts;
-            if (!f.isFinished())
+            // The sweeper thread may have unlinked it just before the channel went: it
+            // finishes it a moment later.
+            if (!detail::waitUntil([&] { return f.isFinished(); }, 5000))
                 errors << "a canceled put() future never finished; ";
         }
     }
     for (auto &futures : canceledGets) {
         for (QFuture<T> &f : futures) {
             ++result.canceledGets;
-            if (!f.isFinished()) {
+            if (!detail::waitUntil([&] { return f.isFinished(); }, 5000)) {
                 errors << "a canceled get() future never finished; ";
                 continue;
             }
