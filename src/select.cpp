@@ -80,8 +80,12 @@ public:
         for (Backoff backoff;;) {
             int s = state.load(std::memory_order_acquire);
             if (s == Waiting) {
-                if (state.compare_exchange_weak(s, Busy, std::memory_order_acq_rel))
-                    return true;
+                // A run() whose future was canceled is withdrawn as soon as a channel looks
+                // at it, not when its context's thread resolves the cancel: it never fires
+                // after the cancel (the resolve then finds it ended, and settles it).
+                const int to = async && async->promise.isCanceled() ? Canceled : Busy;
+                if (state.compare_exchange_weak(s, to, std::memory_order_acq_rel))
+                    return to == Busy;
             } else if (s == Busy) {
                 backoff.pause(); // another channel is transferring: a few instructions
             } else {
@@ -149,7 +153,8 @@ bool SelectArm::finish(bool served) noexcept {
 }
 
 bool SelectArm::isWithdrawn() const {
-    return core->isDone();
+    // As a canceled future's waiter: withdrawn from the cancel on, not from its resolution.
+    return core->isDone() || (core->async && core->async->promise.isCanceled());
 }
 
 const void *SelectArm::group() const noexcept {

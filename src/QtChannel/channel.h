@@ -309,6 +309,19 @@ public:
             m_getSpin.spin(
                 [&] { return takeFastBatch(items, max, d) != Step::Empty || !quietRing(); });
         }
+        // The items of pending puts that the batch made room for are available too (as
+        // tryGetMany() takes them): take on while the ring gives, then under the lock if it
+        // says more waits beside it.
+        if (!items.isEmpty() && items.size() < max) {
+            Step step;
+            do {
+                step = takeFastBatch(items, max - items.size(), d);
+            } while (step == Step::Ok && items.size() < max);
+            if (step == Step::Slow) {
+                detail::ListGetter<T> target(items, max - items.size());
+                takeManySlow(target, d);
+            }
+        }
         if (items.isEmpty()) {
             detail::Parker &parker = detail::Parker::forThisThread();
             detail::ListGetter<T> w(items, max, &parker);

@@ -34,7 +34,14 @@
 
 namespace Rel {
 
-enum class Sig : quint8 { SizeChanged, ItemAvailable, SpaceAvailable, Closed, Finished };
+enum class Sig : quint8 {
+    SizeChanged,
+    ItemAvailable,
+    SpaceAvailable,
+    Closed,
+    Finished,
+    DroppedChanged
+};
 
 struct Signal {
     Sig sig;
@@ -44,33 +51,73 @@ struct Signal {
 };
 
 struct ModelFuture {
-    enum Kind : quint8 { GetF, PutF, JoinF, ForEachF } kind;
+    enum Kind : quint8 { GetF, PutF, JoinF, ForEachF, GetManyF, SelectF } kind;
     enum State : quint8 {
         Pending,  // not finished, not canceled
-        Done,     // finished normally (get: with `value`)
-        Failed,   // finished with ChannelClosed
+        Done,     // finished normally (get: with `value`; getMany: `values`; select: `value`)
+        Failed,   // finished with ChannelClosed, or with the close reason (`reason`)
         Canceled, // canceled while pending: finished once the channel noticed (see `forced`)
+        Fired,    // select: an arm fired; the handler runs from the event loop, then Done
     } state = Pending;
     bool userCanceled = false; // cancel() was called (on a pending or a finished future)
     bool forced = false;       // Canceled: the channel must have finished it by now
-    int value = 0;             // Done get: the item
+    bool reason = false;       // Failed: with the close reason rather than ChannelClosed
+    int value = 0;             // Done get: the item; select: the arm that fired
+    std::vector<int> values;   // Done getMany: the items
+};
+
+// A waiting select (run(context)), shared by the models of the channels its arms wait on.
+struct ModelSelect {
+    int future = -1;
+    bool done = false; // fired, canceled or every arm dead: its waiters are skipped
+    int liveArms = 0;  // arms waiting in a line
+    int fired = -1;    // the arm that fired
+    int item = 0;      // a get arm's item, a put arm's item
 };
 
 class Model {
 public:
-    explicit Model(qsizetype capacity)
-        : cap(capacity) {}
+    explicit Model(qsizetype capacity,
+                   QtChannel::Overflow overflowPolicy = QtChannel::Overflow::Wait)
+        : cap(capacity)
+        , overflow(overflowPolicy) {}
+    // A model that shares `shared`'s futures and selects (a select's arms span both).
+    Model(qsizetype capacity, QtChannel::Overflow overflowPolicy, Model &shared)
+        : cap(capacity)
+        , overflow(overflowPolicy)
+        , futures(shared.futures)
+        , selects(shared.selects) {}
+    Model(const Model &) = delete;
+    Model &operator=(const Model &) = delete;
 
     qsizetype cap;
+    QtChannel::Overflow overflow;
     std::deque<int> buffer;
     struct Waiter {
-        int future; // index into futures, or -1 for a blocked thread
-        int value;  // puts: the item
+        int future;      // index into futures, or -1 for a blocked thread or a select
+        int value;       // puts: the item
+        int select = -1; // a select's arm: index into *selects
+        int arm = -1;    // ... and the arm's index
     };
+    // The futures and selects may be shared with a second model (select arms span channels).
+    std::vector<ModelFuture> ownFutures;
+    std::vector<ModelFuture> &futures = ownFutures;
+    std::vector<ModelSelect> ownSelects;
+    std::vector<ModelSelect> *selects = &ownSelects;
+    bool closedWithReason = false;
+    // Items handed to the channel that will never be taken (the undelivered handler's), and
+    // the items of canceled pending puts, which reach the handler when the channel (or its
+    // sweeper) withdraws them.
+    std::vector<int> undelivered, canceledPutItems;
+    qint64 dropped = 0;
+    bool droppedArmed = true;
+    // After a select tried arms in an order the model cannot know, the arming of
+    // itemAvailable()/spaceAvailable() is either: the next signal it would give may come or not.
+    bool itemArmUnknown = false, spaceArmUnknown = false;
+    std::vector<Signal> maybeSignals;
     // Pending gets and puts, FIFO. Canceled futures stay until the model "looks at" them.
     std::deque<Waiter> gets, puts;
     bool closed = false, finished = false, itemArmed = true, spaceArmed = true;
-    std::vector<ModelFuture> futures;
     std::vector<int> joins;
     int forEachFuture = -1;    // the forEach that runs (-1: none)
     std::vector<int> forEachs; // every forEach future
@@ -78,6 +125,14 @@ public:
     std::vector<Signal> signalsOut; // this step's signals
     qsizetype lastSize = 0;
     quint8 batch = 0;
+    void drop(int v) {
+        undelivered.push_back(v);
+        ++dropped;
+        if (droppedArmed) {
+            droppedArmed = false;
+            batch |= 32;
+        }
+    }
 
     int newFuture(ModelFuture::Kind kind, ModelFuture::State state, int value = 0) {
         ModelFuture f;
@@ -91,19 +146,49 @@ public:
     bool hasRoom(qsizetype n) const { return cap == QtChannel::Unbounded || n < cap; }
 
     bool isCanceled(const Waiter &w) const {
+        if (w.select >= 0)
+            return (*selects)[size_t(w.select)].done;
         return w.future >= 0 && futures[size_t(w.future)].state == ModelFuture::Canceled;
+    }
+    bool hasLive(const std::deque<Waiter> &line) const {
+        for (const Waiter &w : line) {
+            if (!isCanceled(w))
+                return true;
+        }
+        return false;
     }
 
     // The first live waiter of a line; canceled ones in front of it are noticed (finished).
     Waiter *firstLive(std::deque<Waiter> &line) {
         while (!line.empty() && isCanceled(line.front())) {
-            futures[size_t(line.front().future)].forced = true;
+            if (line.front().select < 0)
+                futures[size_t(line.front().future)].forced = true;
             line.pop_front();
         }
         return line.empty() ? nullptr : &line.front();
     }
 
+    // Consumes an armed notification: `armed` (or unknown: maybe) emits `bit` and disarms.
+    void fire(bool &armed, bool &unknown, int bit, Sig sig) {
+        if (armed)
+            batch |= quint8(bit);
+        else if (unknown)
+            maybeSignals.push_back({sig});
+        armed = false;
+        unknown = false;
+    }
+    void rearmItem() {
+        itemArmed = true;
+        itemArmUnknown = false;
+    }
+    void rearmSpace() {
+        spaceArmed = true;
+        spaceArmUnknown = false;
+    }
+
     void endBatch() {
+        if (batch & 32)
+            signalsOut.push_back({Sig::DroppedChanged});
         if (batch & 1)
             signalsOut.push_back({Sig::SizeChanged, qsizetype(buffer.size())});
         if (batch & 2)
@@ -117,13 +202,19 @@ public:
         batch = 0;
     }
 
+    // A join or forEach future ends: normally, or with the close reason.
+    void end(ModelFuture &f) {
+        f.state = closedWithReason ? ModelFuture::Failed : ModelFuture::Done;
+        f.reason = closedWithReason;
+    }
+
     void finish() {
         finished = true;
         batch |= 16;
         for (int j : joins) {
             ModelFuture &f = futures[size_t(j)];
             if (f.state == ModelFuture::Pending)
-                f.state = ModelFuture::Done;
+                end(f);
             else if (f.state == ModelFuture::Canceled)
                 f.forced = true;
         }
@@ -136,42 +227,79 @@ public:
             return;
         batch |= 1;
         if (n > lastSize) {
-            if (itemArmed) {
-                itemArmed = false;
-                batch |= 2;
-            }
+            fire(itemArmed, itemArmUnknown, 2, Sig::ItemAvailable);
         } else {
-            if (spaceArmed && cap != QtChannel::Unbounded) {
-                spaceArmed = false;
-                batch |= 4;
-            }
+            if (cap != QtChannel::Unbounded)
+                fire(spaceArmed, spaceArmUnknown, 4, Sig::SpaceAvailable);
             if (n == 0 && closed)
                 finish();
         }
         lastSize = n;
     }
 
-    // A put that must not wait: to the oldest live get, else into the buffer.
+    void fireSelect(const Waiter &w, int item) {
+        ModelSelect &s = (*selects)[size_t(w.select)];
+        s.done = true;
+        s.fired = w.arm;
+        s.item = item;
+        futures[size_t(s.future)].state = ModelFuture::Fired;
+        futures[size_t(s.future)].value = w.arm;
+    }
+
+    // A put that must not wait: to the oldest live get, else into the buffer, else (a drop
+    // policy on a full buffer) evicting the oldest or discarding the item.
     bool offer(int v) {
         if (Waiter *g = firstLive(gets)) {
-            if (g->future >= 0) {
+            if (g->select >= 0) {
+                fireSelect(*g, v);
+            } else if (g->future >= 0) {
                 ModelFuture &f = futures[size_t(g->future)];
                 f.state = ModelFuture::Done;
                 f.value = v;
+                f.values = {v};
             }
             gets.pop_front();
             return true;
         }
-        if (!hasRoom(qsizetype(buffer.size())))
-            return false;
+        if (!hasRoom(qsizetype(buffer.size()))) {
+            if (overflow == QtChannel::Overflow::Wait)
+                return false;
+            if (overflow == QtChannel::Overflow::DropNewest) {
+                drop(v);
+                return true;
+            }
+            drop(buffer.front());
+            buffer.pop_front();
+        }
         buffer.push_back(v);
         bufferChanged();
         return true;
     }
 
+    // Whether a put could be accepted now, and a take could take now (without looking).
+    bool canPut() const {
+        return !closed && (hasLive(gets) || hasRoom(qsizetype(buffer.size())) ||
+                           overflow != QtChannel::Overflow::Wait);
+    }
+    bool canTake() const { return !buffer.empty() || hasLive(puts); }
+
     void served(Waiter &w) {
-        if (w.future >= 0)
+        if (w.select >= 0)
+            fireSelect(w, w.value);
+        else if (w.future >= 0)
             futures[size_t(w.future)].state = ModelFuture::Done;
+    }
+
+    // Items of waiting puts move into the room a take made.
+    void refill() {
+        while (!puts.empty() && hasRoom(qsizetype(buffer.size()))) {
+            Waiter *p = firstLive(puts);
+            if (!p)
+                break;
+            buffer.push_back(p->value);
+            served(*p);
+            puts.pop_front();
+        }
     }
 
     // A take that must not wait: the oldest buffered item (refilling from pending puts), or on
@@ -180,16 +308,7 @@ public:
         if (!buffer.empty()) {
             const int v = buffer.front();
             buffer.pop_front();
-            if (!puts.empty()) {
-                while (hasRoom(qsizetype(buffer.size()))) {
-                    Waiter *p = firstLive(puts);
-                    if (!p)
-                        break;
-                    buffer.push_back(p->value);
-                    served(*p);
-                    puts.pop_front();
-                }
-            }
+            refill();
             bufferChanged();
             return v;
         }
@@ -202,23 +321,19 @@ public:
         return std::nullopt;
     }
 
-    void addGetter(int future) {
-        if (future >= 0)
-            gets.push_back({future, 0});
-        itemArmed = true;
-        if (cap == 0 && spaceArmed) {
-            spaceArmed = false;
-            batch |= 4;
-        }
+    void addGetter(int future, int select = -1, int arm = -1) {
+        if (future >= 0 || select >= 0)
+            gets.push_back({future, 0, select, arm});
+        rearmItem();
+        if (cap == 0)
+            fire(spaceArmed, spaceArmUnknown, 4, Sig::SpaceAvailable);
     }
-    void addPutter(int future, int v) {
-        if (future >= 0)
-            puts.push_back({future, v});
-        spaceArmed = true;
-        if (cap == 0 && itemArmed) {
-            itemArmed = false;
-            batch |= 2;
-        }
+    void addPutter(int future, int v, int select = -1, int arm = -1) {
+        if (future >= 0 || select >= 0)
+            puts.push_back({future, v, select, arm});
+        rearmSpace();
+        if (cap == 0)
+            fire(itemArmed, itemArmUnknown, 2, Sig::ItemAvailable);
     }
 
     // --- the API ---
@@ -228,7 +343,7 @@ public:
             return PutResult::Closed;
         PutResult r = PutResult::Ok;
         if (!offer(v)) {
-            spaceArmed = true;
+            rearmSpace();
             r = PutResult::Full;
         }
         endBatch();
@@ -243,16 +358,22 @@ public:
             endBatch();
             return PutResult::Ok;
         }
-        spaceArmed = true;
+        rearmSpace();
         if (waited)
             addPutter(-1, v); // withdrawn when the deadline passes
         endBatch();
         return PutResult::Full;
     }
 
+    int failed(ModelFuture::Kind kind) {
+        const int f = newFuture(kind, ModelFuture::Failed);
+        futures[size_t(f)].reason = closedWithReason;
+        return f;
+    }
+
     int put(int v) {
         if (closed)
-            return newFuture(ModelFuture::PutF, ModelFuture::Failed);
+            return failed(ModelFuture::PutF);
         int f;
         if (offer(v)) {
             f = newFuture(ModelFuture::PutF, ModelFuture::Done);
@@ -267,15 +388,78 @@ public:
     std::optional<int> tryGet() {
         std::optional<int> v = take();
         if (!v)
-            itemArmed = true;
+            rearmItem();
         endBatch();
         return v;
+    }
+
+    // Up to `max` items available now, in one step.
+    std::vector<int> takeMany(qsizetype max) {
+        std::vector<int> out;
+        while (qsizetype(out.size()) < max) {
+            std::optional<int> v = take();
+            if (!v)
+                break;
+            out.push_back(*v);
+        }
+        if (out.empty())
+            rearmItem();
+        return out;
+    }
+
+    std::vector<int> tryGetMany(qsizetype max) {
+        std::vector<int> out = takeMany(max);
+        endBatch();
+        return out;
+    }
+
+    int getMany(qsizetype max) {
+        std::vector<int> out = takeMany(max);
+        int f;
+        if (!out.empty()) {
+            f = newFuture(ModelFuture::GetManyF, ModelFuture::Done);
+            futures[size_t(f)].values = std::move(out);
+        } else if (closed) {
+            f = failed(ModelFuture::GetManyF);
+        } else {
+            f = newFuture(ModelFuture::GetManyF, ModelFuture::Pending);
+            addGetter(f);
+        }
+        endBatch();
+        return f;
+    }
+
+    // The longest prefix of `items` that fits now; how many.
+    qsizetype tryPutMany(const std::vector<int> &items) {
+        if (closed)
+            return 0;
+        qsizetype n = 0;
+        for (int v : items) {
+            if (!offer(v)) {
+                rearmSpace();
+                break;
+            }
+            ++n;
+        }
+        endBatch();
+        return n;
+    }
+
+    qsizetype clear() {
+        const qsizetype n = qsizetype(buffer.size());
+        for (int v : buffer)
+            undelivered.push_back(v);
+        buffer.clear();
+        refill();
+        bufferChanged();
+        endBatch();
+        return n;
     }
 
     std::optional<int> getBlockingWait(bool waited) {
         std::optional<int> v = take();
         if (!v) {
-            itemArmed = true;
+            rearmItem();
             if (!closed && waited)
                 addGetter(-1);
         }
@@ -288,7 +472,7 @@ public:
         if (std::optional<int> v = take()) {
             f = newFuture(ModelFuture::GetF, ModelFuture::Done, *v);
         } else if (closed) {
-            f = newFuture(ModelFuture::GetF, ModelFuture::Failed);
+            f = failed(ModelFuture::GetF);
         } else {
             f = newFuture(ModelFuture::GetF, ModelFuture::Pending);
             addGetter(f);
@@ -300,24 +484,53 @@ public:
     void cancel(int fi) {
         ModelFuture &f = futures[size_t(fi)];
         f.userCanceled = true;
-        if (f.state == ModelFuture::Pending)
-            f.state = ModelFuture::Canceled;
+        if (f.state != ModelFuture::Pending)
+            return;
+        f.state = ModelFuture::Canceled;
+        // A pending put's item is withdrawn: it reaches the undelivered handler.
+        for (const Waiter &w : puts) {
+            if (w.future == fi)
+                canceledPutItems.push_back(w.value);
+        }
     }
 
-    bool close() {
+    // A select arm waiting here can never fire now.
+    void armDied(const Waiter &w) {
+        ModelSelect &s = (*selects)[size_t(w.select)];
+        if (s.done)
+            return;
+        if (--s.liveArms == 0) {
+            // Every arm dead: it fails with ChannelClosed (whatever the reasons), from the
+            // context's event loop.
+            s.done = true;
+            futures[size_t(s.future)].state = ModelFuture::Fired;
+            futures[size_t(s.future)].value = -2;
+        }
+    }
+
+    bool close(bool withReason = false) {
         if (closed)
             return false;
         closed = true;
+        closedWithReason = withReason;
         batch |= 8;
         for (auto *line : {&puts, &gets}) {
             for (const Waiter &w : *line) {
+                if (w.select >= 0) {
+                    armDied(w);
+                    continue;
+                }
                 if (w.future < 0)
                     continue;
                 ModelFuture &f = futures[size_t(w.future)];
-                if (f.state == ModelFuture::Canceled)
+                if (f.state == ModelFuture::Canceled) {
                     f.forced = true;
-                else
+                } else {
                     f.state = ModelFuture::Failed;
+                    f.reason = closedWithReason;
+                    if (line == &puts)
+                        undelivered.push_back(w.value);
+                }
             }
             line->clear();
         }
@@ -328,8 +541,11 @@ public:
     }
 
     int join() {
-        if (finished)
-            return newFuture(ModelFuture::JoinF, ModelFuture::Done);
+        if (finished) {
+            const int f = newFuture(ModelFuture::JoinF, ModelFuture::Done);
+            end(futures[size_t(f)]);
+            return f;
+        }
         const int f = newFuture(ModelFuture::JoinF, ModelFuture::Pending);
         joins.push_back(f);
         return f;
@@ -340,12 +556,13 @@ public:
             return false;
         if (cap > 0)
             return qsizetype(buffer.size()) >= cap;
-        return firstLive(gets) == nullptr;
+        return !hasLive(gets);
     }
 
     int forEach() {
-        const int f =
-            newFuture(ModelFuture::ForEachF, finished ? ModelFuture::Done : ModelFuture::Pending);
+        const int f = newFuture(ModelFuture::ForEachF, ModelFuture::Pending);
+        if (finished)
+            end(futures[size_t(f)]);
         forEachs.push_back(f);
         if (!finished)
             forEachFuture = f;
@@ -369,7 +586,7 @@ public:
             for (;;) {
                 std::optional<int> v = take();
                 if (!v) {
-                    itemArmed = true;
+                    rearmItem();
                     endBatch();
                     break;
                 }
@@ -381,7 +598,7 @@ public:
             for (int fi : forEachs) {
                 ModelFuture &f = futures[size_t(fi)];
                 if (f.state == ModelFuture::Pending)
-                    f.state = ModelFuture::Done;
+                    end(f);
                 else if (f.state == ModelFuture::Canceled)
                     f.forced = true;
             }
@@ -390,16 +607,29 @@ public:
             forEachFuture = -1; // ended (finished, or canceled and it will stop)
     }
 
-    // The channel is destroyed.
-    void destroy() {
+    // The channel is destroyed: its pending futures fail, its joins and forEachs are
+    // canceled (`ownedFutures`: the futures of this channel, not a shared select's), its
+    // select arms die, its buffered items and then its pending puts' items are undelivered.
+    void destroy(const std::vector<int> &ownedFutures) {
+        for (int v : buffer)
+            undelivered.push_back(v);
         for (auto *line : {&puts, &gets}) {
             for (const Waiter &w : *line) {
-                if (w.future >= 0 && futures[size_t(w.future)].state == ModelFuture::Pending)
+                if (w.select >= 0) {
+                    armDied(w);
+                    continue;
+                }
+                if (w.future >= 0 && futures[size_t(w.future)].state == ModelFuture::Pending) {
                     futures[size_t(w.future)].state = ModelFuture::Failed;
+                    futures[size_t(w.future)].reason = false;
+                    if (line == &puts)
+                        undelivered.push_back(w.value);
+                }
             }
             line->clear();
         }
-        for (ModelFuture &f : futures) {
+        for (int fi : ownedFutures) {
+            ModelFuture &f = futures[size_t(fi)];
             if (f.state == ModelFuture::Pending) {
                 // joins and forEach: canceled
                 f.state = ModelFuture::Canceled;

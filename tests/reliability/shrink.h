@@ -6,6 +6,7 @@
 
 #include "harness.h"
 
+#include <cstdio>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -17,17 +18,26 @@ struct RunResult {
     std::string error;
     int failedStep = -1;
     quint64 comparisons = 0;
+    qint64 selects = 0;
     int notWaited = 0;
     std::vector<std::string> trace; // what each step did, with the values it saw
 };
 
-inline RunResult runSequence(qsizetype capacity, const std::vector<Op> &ops, int waitMs = 2) {
+inline RunResult runSequence(const ChannelKind &capacity, const std::vector<Op> &ops,
+                             int waitMs = 2) {
     RunResult result;
     Harness h(capacity, waitMs);
     for (size_t i = 0; i < ops.size(); ++i) {
         std::string error = h.step(ops[i]);
         result.trace.push_back(h.lastStep());
+        if (qEnvironmentVariableIsSet("QTCHANNEL_MODEL_TRACE"))
+            std::fprintf(stderr, "  %s\n", h.lastStep().c_str());
         if (!error.empty()) {
+            if (qEnvironmentVariableIsSet("QTCHANNEL_MODEL_DEBUG")) {
+                for (const std::string &line : result.trace)
+                    std::fprintf(stderr, "  %s\n", line.c_str());
+                std::fprintf(stderr, "%s: %s\n", h.lastStep().c_str(), error.c_str());
+            }
             result.error = "step " + std::to_string(i) + " " + h.lastStep() + ": " + error;
             result.failedStep = int(i);
             return result;
@@ -35,10 +45,13 @@ inline RunResult runSequence(qsizetype capacity, const std::vector<Op> &ops, int
     }
     std::string error = h.destroy();
     if (!error.empty()) {
+        if (qEnvironmentVariableIsSet("QTCHANNEL_MODEL_DEBUG"))
+            std::fprintf(stderr, "destroy: %s\n", error.c_str());
         result.error = "at destruction: " + error;
         result.failedStep = int(ops.size());
     }
     result.comparisons = h.comparisons();
+    result.selects = h.selectsRun();
     result.notWaited = h.notWaited();
     return result;
 }
@@ -46,7 +59,7 @@ inline RunResult runSequence(qsizetype capacity, const std::vector<Op> &ops, int
 // Shrinks a failing sequence: removes chunks, then single operations, as long as it still
 // fails (delta debugging). Operations address futures by index modulo their count, so every
 // subsequence is valid.
-inline std::vector<Op> shrink(qsizetype capacity, std::vector<Op> ops, int waitMs = 2) {
+inline std::vector<Op> shrink(const ChannelKind &capacity, std::vector<Op> ops, int waitMs = 2) {
     if (ops.size() > size_t(runSequence(capacity, ops, waitMs).failedStep + 1))
         ops.resize(size_t(runSequence(capacity, ops, waitMs).failedStep + 1));
     for (size_t chunk = std::max<size_t>(1, ops.size() / 2);; chunk /= 2) {
@@ -72,10 +85,13 @@ inline std::vector<Op> shrink(qsizetype capacity, std::vector<Op> ops, int waitM
 }
 
 // A failing sequence as its steps, each with what it returned, for the report.
-inline std::string describe(qsizetype capacity, const std::vector<Op> &ops, int waitMs = 2) {
+inline std::string describe(const ChannelKind &capacity, const std::vector<Op> &ops,
+                            int waitMs = 2) {
     const RunResult r = runSequence(capacity, ops, waitMs);
     std::ostringstream out;
-    out << "  Channel<Tracked> ch(" << capacity << ");\n";
+    out << "  Channel<Tracked> ch(" << capacity.capacity
+        << ", Overflow::" << overflowName(capacity.overflow) << "), aux(" << capacity.auxCapacity
+        << ");\n";
     for (const std::string &line : r.trace)
         out << "  " << line << "\n";
     out << "  => " << r.error << "\n";

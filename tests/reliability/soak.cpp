@@ -78,7 +78,8 @@ int main(int argc, char **argv) {
     const std::vector<qsizetype> capacities = {QtChannel::Unbounded, 0, 1, 2, 8, 64};
     QElapsedTimer timer;
     timer.start();
-    quint64 accepted = 0, taken = 0, canceledPuts = 0, canceledGets = 0;
+    quint64 accepted = 0, taken = 0, canceledPuts = 0, canceledGets = 0, undelivered = 0,
+            dropped = 0, selects = 0, batches = 0, coroutineItems = 0;
     long baselineKiB = 0, peakKiB = 0;
     qint64 nextReport = 10000;
     quint32 seed = firstSeed;
@@ -93,6 +94,11 @@ int main(int argc, char **argv) {
         cfg.perProducer = 500 + int(rng() % (cfg.capacity == 0 ? 1500 : 6000));
         cfg.closeAfter = rng() % 2 ? int(rng() % quint32(cfg.producers * cfg.perProducer)) + 1 : -1;
         cfg.eventLoopConsumers = rng() % 4 != 0;
+        if (cfg.capacity >= 1 && rng() % 3 == 0)
+            cfg.overflow =
+                rng() % 2 ? QtChannel::Overflow::DropOldest : QtChannel::Overflow::DropNewest;
+        cfg.closeWithReason = rng() % 2;
+        cfg.clearOnClose = rng() % 4 == 0;
         {
             std::lock_guard lock(mutex);
             current = describe(cfg);
@@ -108,6 +114,11 @@ int main(int argc, char **argv) {
         taken += r.taken;
         canceledPuts += r.canceledPuts;
         canceledGets += r.canceledGets;
+        undelivered += r.undelivered;
+        dropped += r.dropped;
+        selects += r.selects;
+        batches += r.batches;
+        coroutineItems += r.coroutineItems;
         {
             std::lock_guard lock(mutex);
             ++runs;
@@ -146,8 +157,11 @@ int main(int argc, char **argv) {
     std::printf(
         "qtchannel-soak: %s after %.1f s: %llu runs (seeds %u..%u), %llu items accepted "
         "for sure and %llu taken (each at most once, every sure one exactly once), %llu "
-        "canceled puts, %llu canceled gets; heap between runs: baseline %ld KiB, peak %ld KiB\n",
+        "canceled puts, %llu canceled gets, %llu undelivered (%llu dropped by a policy), %llu "
+        "selects, %llu batches, %llu items through coroutine consumers; heap between runs: "
+        "baseline %ld KiB, peak %ld KiB\n",
         exitCode ? "FAILED" : "passed", double(timer.elapsed()) / 1000, runs, firstSeed, seed - 1,
-        accepted, taken, canceledPuts, canceledGets, baselineKiB, peakKiB);
+        accepted, taken, canceledPuts, canceledGets, undelivered, dropped, selects, batches,
+        coroutineItems, baselineKiB, peakKiB);
     return exitCode;
 }

@@ -40,6 +40,9 @@ private Q_SLOTS:
     void forEachTakeThatThrowsDoesNotEscapeIntoTheEventLoop();
     void destroyingWhileForEachTakesInAnotherThreadDestroysEachItemOnce();
     void snapshotWhoseCopyThrowsLeavesTheFastPathsOpen();
+    void canceledSelectRunNeverFiresLater();
+    void getManyBlockingTakesPendingPutsThatGetRoom();
+    void withdrawnSelectPutArmKeepsItsItem();
 };
 
 // A getBlocking() whose deadline had passed unlinked the canceled puts it met at the head of
@@ -211,6 +214,106 @@ void tst_Regressions::snapshotWhoseCopyThrowsLeavesTheFastPathsOpen() {
     QCOMPARE(ch.ringFlags(), 0u);
     QCOMPARE(ch.tryGet()->value, 1);
     QCOMPARE(ch.tryGet()->value, 2);
+}
+
+// A select whose run() future was canceled stayed in its channels' lines until the context's
+// event loop got to the cancellation: a take meanwhile accepted its put arm's item (and a put
+// handed its item to its get arm), although a canceled wait must never land later. Found by
+// tst_model (a select put arm on a full channel, canceled, then a tryGet() on that channel).
+void tst_Regressions::canceledSelectRunNeverFiresLater() {
+    const Lazy lazy;
+    QObject context;
+    {
+        Channel<Tracked> full(1);
+        QCOMPARE(full.tryPut(Tracked(1)), PutResult::Ok);
+        Select select;
+        bool handled = false;
+        select.onPut(full, Tracked(2), [&] { handled = true; });
+        QFuture<int> fired = select.run(&context);
+        QVERIFY(!fired.isFinished());
+        fired.cancel();
+        QCOMPARE(full.tryGet()->value(), 1);
+        QCOMPARE(full.size(), 0); // the canceled select's item did not move in
+        QCOMPARE(full.tryGet(), std::nullopt);
+        QCoreApplication::sendPostedEvents();
+        QVERIFY(fired.isCanceled());
+        QVERIFY(!handled);
+    }
+    {
+        Channel<Tracked> empty(1);
+        Select select;
+        std::optional<int> got;
+        select.onGet(empty, [&](Tracked t) { got = t.value(); });
+        QFuture<int> fired = select.run(&context);
+        fired.cancel();
+        QCOMPARE(empty.tryPut(Tracked(3)), PutResult::Ok);
+        QCOMPARE(empty.size(), 1); // in the buffer, not handed to the canceled select
+        QCoreApplication::sendPostedEvents();
+        QVERIFY(fired.isCanceled());
+        QCOMPARE(got, std::nullopt);
+        QCOMPARE(empty.tryGet()->value(), 3);
+    }
+    {
+        // Nor does it count as a waiting get: a rendezvous channel is full again.
+        Channel<Tracked> rendezvous(0);
+        Select select;
+        select.onGet(rendezvous, [](Tracked) {});
+        QFuture<int> fired = select.run(&context);
+        QVERIFY(!rendezvous.isFull());
+        fired.cancel();
+        QVERIFY(rendezvous.isFull());
+        QCOMPARE(rendezvous.tryPut(Tracked(4)), PutResult::Full);
+        QCoreApplication::sendPostedEvents();
+    }
+}
+
+// getManyBlocking() took one batch from the ring and returned, leaving the items of pending
+// puts that the batch had made room for, although they were available (as tryGetMany() and
+// getMany() take them). Found by tst_model (capacity 1, a pending put, getManyBlocking(3)).
+void tst_Regressions::getManyBlockingTakesPendingPutsThatGetRoom() {
+    Channel<Tracked> ch(1);
+    QCOMPARE(ch.tryPut(Tracked(0)), PutResult::Ok);
+    QFuture<void> pending = ch.put(Tracked(1));
+    QVERIFY(!pending.isFinished());
+    const QList<Tracked> got = ch.getManyBlocking(3, QDeadlineTimer(0));
+    QCOMPARE(got.size(), 2);
+    QCOMPARE(got[0].value(), 0);
+    QCOMPARE(got[1].value(), 1);
+    QVERIFY(pending.isFinished());
+    QCOMPARE(ch.size(), 0);
+}
+
+// A select's put arm withdrawn from its channel's line (another arm fired, or the run was
+// canceled) passed the Select's item to that channel's undelivered handler, although the item
+// never entered the channel and stays the Select's until its arm fires. Found by tst_model (a
+// select waiting with a put arm on a full rendezvous channel and a get arm that fired).
+void tst_Regressions::withdrawnSelectPutArmKeepsItsItem() {
+    QObject context;
+    for (bool cancel : {false, true}) {
+        const long before = Tracked::live();
+        std::vector<int> undelivered;
+        {
+            Channel<Tracked> full(0);
+            full.setUndeliveredHandler([&](Tracked &&t) { undelivered.push_back(t.value()); });
+            Channel<Tracked> other(1);
+            Select select;
+            std::optional<int> got;
+            select.onPut(full, Tracked(2), [] {});
+            select.onGet(other, [&](Tracked t) { got = t.value(); });
+            QFuture<int> fired = select.run(&context);
+            QVERIFY(!fired.isFinished());
+            if (cancel)
+                fired.cancel();
+            else
+                QCOMPARE(other.tryPut(Tracked(7)), PutResult::Ok);
+            QCoreApplication::sendPostedEvents();
+            QVERIFY(fired.isFinished());
+            QCOMPARE(fired.isCanceled(), cancel);
+            QCOMPARE(got, cancel ? std::nullopt : std::optional<int>(7));
+            QCOMPARE(undelivered, std::vector<int>{}); // the item 2 is the Select's
+        }
+        QCOMPARE(Tracked::live(), before);
+    }
 }
 
 QTEST_GUILESS_MAIN(tst_Regressions)
