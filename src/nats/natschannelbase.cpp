@@ -113,6 +113,13 @@ NatsChannelBase::NatsChannelBase(NatsConnection *connection, const QString &name
     validate(connection, name, capacity, bindOnly, options);
     auto engine = connection->engine();
     engine->assertNotEngineThread("NatsChannel::open()");
+    const NatsConnection::State connectionState = engine->state();
+    if (connectionState != NatsConnection::State::Connected &&
+        connectionState != NatsConnection::State::Reconnecting)
+        throw NatsError(NatsError::Kind::Connection,
+                        QStringLiteral("cannot open channel %1: the connection is not connected "
+                                       "(call NatsConnection::connectBlocking() first)")
+                            .arg(name));
     m_state =
         std::make_shared<NatsChannelState>(engine, name, capacity, bindOnly, options, itemType);
     m_state->setOwner(this);
@@ -188,7 +195,8 @@ PutResult NatsChannelBase::putPayloadBlocking(QByteArray payload, QDeadlineTimer
             // Not on the wire and not possibly stored: the engine drops it when it gets to it.
             op->withdrawn = true;
             lock.unlock();
-            nudge();
+            // Through `state`, not `this`: the channel may be destroyed while this thread waits.
+            state->engine->post([state] { state->pump(); });
             return PutResult::Full;
         }
         if (!waitingHere || deadline.isForever())

@@ -1424,7 +1424,7 @@ void NatsChannelState::seal(NatsClock::time_point deadline,
         done(self->apiError(reply, QStringLiteral("cannot close channel %1").arg(self->name)));
     };
     engine->apiRequest("$JS.API.STREAM.INFO." + stream, {}, requestTimeout,
-                       [self, requestTimeout, done, retryOr](NatsApiReply reply) {
+                       [self, deadline, requestTimeout, done, retryOr](NatsApiReply reply) {
                            if (!reply.ok())
                                return retryOr(reply);
                            QJsonObject cfg = reply.json.value(QLatin1String("config")).toObject();
@@ -1433,9 +1433,15 @@ void NatsChannelState::seal(NatsClock::time_point deadline,
                            cfg.insert(QLatin1String("sealed"), true);
                            self->engine->apiRequest(
                                "$JS.API.STREAM.UPDATE." + self->stream, toJson(cfg), requestTimeout,
-                               [done, retryOr](NatsApiReply update) {
+                               [self, deadline, done, retryOr](NatsApiReply update) {
                                    if (update.ok() || update.errCode == 10109)
                                        return done(nullptr); // sealed (by us or others)
+                                   if (update.errCode == 10052 && NatsClock::now() < deadline) {
+                                       // Another process sealed it between our look and our
+                                       // update (sealing also denies deletes, which our older
+                                       // configuration would cancel): look again.
+                                       return self->seal(deadline, done);
+                                   }
                                    retryOr(update);
                                });
                        });

@@ -603,9 +603,11 @@ natsStatus NatsEngine::publish(const QByteArray &subject, const QByteArray &repl
         return NATS_CONNECTION_CLOSED;
     qCDebug(lcNats) << "publish" << subject << "reply" << reply
                     << QByteArray(data, std::min(size, 200));
-    if (!headerName)
-        return natsConnection_PublishRequest(
-            m_nc, subject.constData(), reply.isEmpty() ? nullptr : reply.constData(), data, size);
+    if (!headerName && reply.isEmpty())
+        return natsConnection_Publish(m_nc, subject.constData(), data, size);
+    if (!headerName) // (PublishRequest refuses a null reply subject)
+        return natsConnection_PublishRequest(m_nc, subject.constData(), reply.constData(), data,
+                                             size);
     natsMsg *msg = nullptr;
     natsStatus s = natsMsg_Create(&msg, subject.constData(),
                                   reply.isEmpty() ? nullptr : reply.constData(), data, size);

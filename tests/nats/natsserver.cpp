@@ -10,8 +10,15 @@
 #include <QtCore/QThread>
 
 #include <csignal>
-#include <sys/types.h>
-#include <sys/wait.h>
+#include <sys/prctl.h>
+
+namespace {
+// The servers and helpers die with the test, even when the test itself is killed (a ctest
+// timeout): the kernel sends them SIGKILL when their parent goes.
+void dieWithParent(QProcess &process) {
+    process.setChildProcessModifier([] { ::prctl(PR_SET_PDEATHSIG, SIGKILL); });
+}
+} // namespace
 
 namespace NatsTest {
 
@@ -86,6 +93,7 @@ bool NatsServer::start(QString *error) {
     QStringList arguments{QStringLiteral("-c"), config, QStringLiteral("--ports_file_dir"),
                           portsDir};
     m_process = std::make_unique<QProcess>();
+    dieWithParent(*m_process);
     m_process->setProcessChannelMode(QProcess::ForwardedErrorChannel);
     m_process->setStandardOutputFile(QProcess::nullDevice());
     if (m_options.netns.isEmpty()) {
@@ -235,6 +243,7 @@ QString peerProgram() {
 
 Peer::Peer(const QStringList &arguments, const QString &netns)
     : m_process(std::make_unique<QProcess>()) {
+    dieWithParent(*m_process);
     if (netns.isEmpty())
         m_process->start(peerProgram(), arguments);
     else

@@ -217,6 +217,7 @@ public:
     void complete(bool) override { settle({}); }
     void fail(std::exception_ptr error) override { settle(std::move(error)); }
     void none() override { settle({}); }
+    void detached() override { settle({}); } // a blocked thread returns empty-handed
     bool isWithdrawn() const override {
         std::lock_guard lock(m_mutex);
         return m_state == State::Withdrawn;
@@ -575,10 +576,12 @@ public:
     getBlocking(QDeadlineTimer deadline = QDeadlineTimer(QDeadlineTimer::Forever)) {
         assertMayBlock("NatsChannel::getBlocking()");
         auto sink = std::make_shared<detail::NatsBlockingSink<T, false>>(false);
+        // Taken before waiting: the channel may be destroyed while this thread waits.
+        const std::function<void()> nudgeEngine = nudger();
         addGet(sink);
         auto item = sink->wait(deadline);
         if (!item)
-            nudge(); // a withdrawn get: the engine asks for one item less
+            nudgeEngine(); // a withdrawn get: the engine asks for one item less
         return item;
     }
 
@@ -606,10 +609,11 @@ public:
     getDeliveryBlocking(QDeadlineTimer deadline = QDeadlineTimer(QDeadlineTimer::Forever)) {
         assertMayBlock("NatsChannel::getDeliveryBlocking()");
         auto sink = std::make_shared<detail::NatsBlockingSink<T, true>>(false);
+        const std::function<void()> nudgeEngine = nudger();
         addGet(sink);
         auto item = sink->wait(deadline);
         if (!item)
-            nudge();
+            nudgeEngine();
         return item;
     }
 
