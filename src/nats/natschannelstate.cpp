@@ -620,14 +620,7 @@ void NatsChannelState::onPutTimeout(quint64 seq, int attempt) {
         return;
     auto op = it->second;
     const auto now = NatsClock::now();
-    if (!op->maybeStored) {
-        op->maybeStored = true;
-        op->firstLostAt = op->sentAt;
-        if (op->mode != NatsPutOp::Mode::Future) {
-            std::lock_guard lock(op->mutex);
-            op->uncertain = true;
-        }
-    }
+    markMaybeStored(*op);
     // A retry is recognised as a duplicate only within the duplicate window: past three
     // quarters of it, failing is safer than a retry that might land twice.
     const auto window = options().duplicateWindow;
@@ -648,6 +641,17 @@ void NatsChannelState::onPutTimeout(quint64 seq, int attempt) {
     if (!engine->isConnected())
         return; // onReconnected() sends it again
     send(op);   // the same message id: the server drops it if the first attempt was stored
+}
+
+void NatsChannelState::markMaybeStored(NatsPutOp &op) {
+    if (op.maybeStored)
+        return;
+    op.maybeStored = true;
+    op.firstLostAt = op.sentAt;
+    if (op.mode != NatsPutOp::Mode::Future) {
+        std::lock_guard lock(op.mutex);
+        op.uncertain = true; // its caller may no longer give up on it
+    }
 }
 
 void NatsChannelState::retryLater(const std::shared_ptr<NatsPutOp> &op,
@@ -679,9 +683,14 @@ void NatsChannelState::retryLater(const std::shared_ptr<NatsPutOp> &op,
 
 void NatsChannelState::putAccepted(const std::shared_ptr<NatsPutOp> &op) {
     if (m_probe == op->seq) {
+        // Room again: the waiting puts go back into the pipeline, first in line and in call
+        // order (one probe at a time would cost a round trip per put on a busy bounded channel).
         m_probe = 0;
         m_roomBackoff = milliseconds(1);
         m_roomRetryAt = NatsClock::now();
+        for (auto it = m_waitingRoom.rbegin(); it != m_waitingRoom.rend(); ++it)
+            m_putQueue.push_front(it->second);
+        m_waitingRoom.clear();
     }
     settlePut(op, PutResult::Ok);
 }
@@ -710,17 +719,27 @@ void NatsChannelState::onPubAck(quint64 seq, NatsMsgPtr msg) {
         return; // an answer to an earlier attempt of a put already settled
     auto op = it->second;
     m_inFlight.erase(it);
-    const int status = natsStatusOf(msg.get());
-    if (status == 503) { // no responders: the stream is not there right now (a leader election)
+    QByteArray statusText;
+    const int status = natsStatusOf(msg.get(), &statusText);
+    const char *data = natsMsg_GetData(msg.get());
+    const int length = natsMsg_GetDataLength(msg.get());
+    const bool hasError = data && memmem(data, size_t(length), "\"error\"", 7);
+    if (status != 0 || !data || (!hasError && !memmem(data, size_t(length), "\"seq\"", 5))) {
+        // Not an acknowledgement: 503 no responders (no stream leader right now), or anything
+        // else the server may say. Only a JetStream acknowledgement counts; send it again.
+        qCDebug(lcNats) << "put" << op->msgId << "answered without an acknowledgement:" << status
+                        << statusText << QByteArray(data ? data : "", length);
         if (m_probe == seq)
             m_probe = 0;
+        if (status != 503)
+            markMaybeStored(*op); // unknown ground: it may have been stored
         retryLater(op, milliseconds(50));
         pumpPuts();
         return;
     }
-    const char *data = natsMsg_GetData(msg.get());
-    const int length = natsMsg_GetDataLength(msg.get());
-    if (!data || !memmem(data, size_t(length), "\"error\"", 7)) {
+    if (!hasError) {
+        qCDebug(lcNats) << "put" << op->msgId << op->payload.right(12) << "attempt" << op->attempt
+                        << "acknowledged:" << QByteArray(data, length);
         putAccepted(op); // {"stream":"...","seq":n} or {..., "duplicate":true}
         pumpPuts();
         return;
@@ -1466,14 +1485,7 @@ void NatsChannelState::onReconnected() {
         again.push_back(op);
     }
     for (auto &op : again) {
-        if (!op->maybeStored) {
-            op->maybeStored = true;
-            op->firstLostAt = op->sentAt;
-            if (op->mode != NatsPutOp::Mode::Future) {
-                std::lock_guard lock(op->mutex);
-                op->uncertain = true;
-            }
-        }
+        markMaybeStored(*op);
         m_inFlight.erase(op->seq);
         send(op);
     }

@@ -142,6 +142,8 @@ private:
     void pumpPuts();
     void send(const std::shared_ptr<NatsPutOp> &op);
     void onPutTimeout(quint64 seq, int attempt);
+    // An attempt went unanswered: the put may be in the channel.
+    void markMaybeStored(NatsPutOp &op);
     void retryLater(const std::shared_ptr<NatsPutOp> &op, std::chrono::milliseconds firstBackoff);
     void putAccepted(const std::shared_ptr<NatsPutOp> &op);
     void putRefusedFull(const std::shared_ptr<NatsPutOp> &op);

@@ -76,9 +76,9 @@ bool NatsApiReply::isTransient() const {
     case Outcome::NotSent:
         return true;
     case Outcome::Error:
-        // 10008: JetStream temporarily unavailable; 503s: no leader yet, insufficient resources
-        // while a cluster settles.
-        return errCode == 10008 || code == 503;
+        // 10008: JetStream temporarily unavailable; 10005: no suitable peers yet (a cluster still
+        // forming); 503s: no leader yet, insufficient resources while a cluster settles.
+        return errCode == 10008 || errCode == 10005 || code == 503;
     case Outcome::Ok:
         break;
     }

@@ -9,6 +9,11 @@
 #include <QtCore/QStandardPaths>
 #include <QtCore/QThread>
 
+#include <nats/nats.h>
+
+#include <unistd.h>
+
+#include <atomic>
 #include <csignal>
 #include <sys/prctl.h>
 
@@ -211,9 +216,13 @@ NatsCluster::NatsCluster(int size, const QString &netnsOfFirst) {
 
 bool NatsCluster::start(QString *error) {
     // The first node on ports of its own choosing; the others route to it, and gossip tells
-    // everybody about everybody.
+    // everybody about everybody. A JetStream cluster node refuses to start without a route in
+    // its configuration, and the first one cannot know the others' ports yet: it gets a route
+    // to a port nobody listens on (it keeps trying it, harmlessly).
     m_nodes.clear();
-    m_nodes.push_back(std::make_unique<NatsServer>(m_options.at(0)));
+    NatsServer::Options first = m_options.at(0);
+    first.routes = {QStringLiteral("nats-route://127.0.0.1:1")};
+    m_nodes.push_back(std::make_unique<NatsServer>(first));
     if (!m_nodes.back()->start(error))
         return false;
     const QString seed =
@@ -244,6 +253,15 @@ QString peerProgram() {
 Peer::Peer(const QStringList &arguments, const QString &netns)
     : m_process(std::make_unique<QProcess>()) {
     dieWithParent(*m_process);
+    // For investigations: QTCHANNEL_TEST_PEER_LOGS=<dir> keeps every helper's standard error
+    // (with QT_LOGGING_RULES="qtchannel.nats.debug=true", the protocol) in a file of its own.
+    static std::atomic<int> peers{0};
+    const QString logs = qEnvironmentVariable("QTCHANNEL_TEST_PEER_LOGS");
+    if (!logs.isEmpty())
+        m_process->setStandardErrorFile(QStringLiteral("%1/peer-%2-%3.log")
+                                            .arg(logs)
+                                            .arg(QCoreApplication::applicationPid())
+                                            .arg(++peers));
     if (netns.isEmpty())
         m_process->start(peerProgram(), arguments);
     else
@@ -310,6 +328,120 @@ int run(const QString &program, const QStringList &arguments, QString *output) {
     if (output)
         *output = QString::fromUtf8(p.readAll());
     return p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
+}
+
+QJsonObject jsApi(const QUrl &server, const QByteArray &subject, const QByteArray &payload) {
+    natsConnection *nc = nullptr;
+    if (natsConnection_ConnectTo(&nc, server.toString().toUtf8().constData()) != NATS_OK)
+        return {};
+    natsMsg *reply = nullptr;
+    QJsonObject result;
+    if (natsConnection_Request(&reply, nc, subject.constData(), payload.constData(),
+                               int(payload.size()), 3000) == NATS_OK) {
+        result = QJsonDocument::fromJson(
+                     QByteArray(natsMsg_GetData(reply), natsMsg_GetDataLength(reply)))
+                     .object();
+        natsMsg_Destroy(reply);
+    }
+    natsConnection_Destroy(nc);
+    return result;
+}
+
+qsizetype countLines(const QString &path) {
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly))
+        return 0;
+    return f.readAll().count('\n');
+}
+
+// --- network namespaces ----------------------------------------------------------------------
+
+QString NetNs::unavailableReason() {
+    if (::geteuid() != 0)
+        return QStringLiteral("needs root for network namespaces (ip netns, veth, iptables); CI "
+                              "runs as root");
+    if (QStandardPaths::findExecutable(QStringLiteral("ip")).isEmpty() &&
+        QStandardPaths::findExecutable(QStringLiteral("ip"),
+                                       {QStringLiteral("/usr/sbin"), QStringLiteral("/sbin")})
+            .isEmpty())
+        return QStringLiteral("needs `ip` (iproute2; scripts/deps.sh nats installs it)");
+    if (QStandardPaths::findExecutable(QStringLiteral("iptables")).isEmpty() &&
+        QStandardPaths::findExecutable(QStringLiteral("iptables"),
+                                       {QStringLiteral("/usr/sbin"), QStringLiteral("/sbin")})
+            .isEmpty())
+        return QStringLiteral("needs `iptables` (scripts/deps.sh nats installs it)");
+    return {};
+}
+
+NetNs::NetNs() {
+    // Names and a /30 of our own, from the process id: tests running side by side do not meet.
+    const qint64 id = QCoreApplication::applicationPid() % 16000;
+    m_name = QStringLiteral("qtch%1").arg(id);
+    m_hostLink = QStringLiteral("qtch%1h").arg(id);
+    const QString peerLink = QStringLiteral("qtch%1n").arg(id);
+    const int a = 16 + int(id / 64) % 200, b = int(id % 64) * 4;
+    m_host = QStringLiteral("10.%1.%2.%3").arg(a).arg(b / 256).arg(b % 256 + 1);
+    m_inside = QStringLiteral("10.%1.%2.%3").arg(a).arg(b / 256).arg(b % 256 + 2);
+    m_valid =
+        ip({QStringLiteral("netns"), QStringLiteral("add"), m_name}) &&
+        ip({QStringLiteral("link"), QStringLiteral("add"), m_hostLink, QStringLiteral("type"),
+            QStringLiteral("veth"), QStringLiteral("peer"), QStringLiteral("name"), peerLink}) &&
+        ip({QStringLiteral("link"), QStringLiteral("set"), peerLink, QStringLiteral("netns"),
+            m_name}) &&
+        ip({QStringLiteral("addr"), QStringLiteral("add"), m_host + QStringLiteral("/30"),
+            QStringLiteral("dev"), m_hostLink}) &&
+        ip({QStringLiteral("link"), QStringLiteral("set"), m_hostLink, QStringLiteral("up")}) &&
+        ip({QStringLiteral("-n"), m_name, QStringLiteral("addr"), QStringLiteral("add"),
+            m_inside + QStringLiteral("/30"), QStringLiteral("dev"), peerLink}) &&
+        ip({QStringLiteral("-n"), m_name, QStringLiteral("link"), QStringLiteral("set"), peerLink,
+            QStringLiteral("up")}) &&
+        ip({QStringLiteral("-n"), m_name, QStringLiteral("link"), QStringLiteral("set"),
+            QStringLiteral("lo"), QStringLiteral("up")});
+}
+
+NetNs::~NetNs() {
+    if (m_partitioned)
+        heal();
+    // Deleting the namespace deletes its end of the pair, and with it the host's end.
+    ip({QStringLiteral("netns"), QStringLiteral("del"), m_name});
+    ip({QStringLiteral("link"), QStringLiteral("del"), m_hostLink});
+}
+
+bool NetNs::ip(const QStringList &arguments) {
+    QString output;
+    if (run(QStringLiteral("ip"), arguments, &output) == 0)
+        return true;
+    m_error += QStringLiteral("ip %1: %2\n").arg(arguments.join(QLatin1Char(' ')), output);
+    return false;
+}
+
+bool NetNs::filter(const QString &action) {
+    bool ok = true;
+    for (const QStringList &rule :
+         {QStringList{QStringLiteral("INPUT"), QStringLiteral("-s"), m_host},
+          QStringList{QStringLiteral("OUTPUT"), QStringLiteral("-d"), m_host}}) {
+        QString output;
+        const QStringList arguments = QStringList{QStringLiteral("netns"), QStringLiteral("exec"),
+                                                  m_name, QStringLiteral("iptables"), action} +
+                                      rule +
+                                      QStringList{QStringLiteral("-j"), QStringLiteral("DROP")};
+        if (run(QStringLiteral("ip"), arguments, &output) != 0) {
+            m_error += QStringLiteral("iptables: %1\n").arg(output);
+            ok = false;
+        }
+    }
+    return ok;
+}
+
+bool NetNs::partition() {
+    m_partitioned = filter(QStringLiteral("-I"));
+    return m_partitioned;
+}
+
+bool NetNs::heal() {
+    const bool ok = filter(QStringLiteral("-D"));
+    m_partitioned = !ok;
+    return ok;
 }
 
 } // namespace NatsTest

@@ -8,6 +8,7 @@
 
 #include <QtCore/QDeadlineTimer>
 #include <QtCore/QDir>
+#include <QtCore/QJsonObject>
 #include <QtCore/QProcess>
 #include <QtCore/QString>
 #include <QtCore/QStringList>
@@ -122,5 +123,45 @@ private:
 
 // The command's exit code; its output in `output`.
 int run(const QString &program, const QStringList &arguments, QString *output = nullptr);
+
+// A JetStream API request through nats.c itself (to look at what the server holds): the reply,
+// or an empty object.
+QJsonObject jsApi(const QUrl &server, const QByteArray &subject, const QByteArray &payload = {});
+
+// Lines in a file (0 when it does not exist yet).
+qsizetype countLines(const QString &path);
+
+// A network namespace linked to this one by a veth pair, for partitions: processes started in
+// it reach this namespace at hostAddress(). Removed, with its link, when the object goes.
+// Needs root (CAP_NET_ADMIN), `ip` and `iptables`.
+class NetNs {
+public:
+    NetNs();
+    ~NetNs();
+    NetNs(const NetNs &) = delete;
+    NetNs &operator=(const NetNs &) = delete;
+
+    // Whether this machine can make one; otherwise why not.
+    static QString unavailableReason();
+    bool isValid() const { return m_valid; }
+    QString error() const { return m_error; }
+    QString name() const { return m_name; }
+    QString hostAddress() const { return m_host; }
+    // Drops every packet between the namespace and the host (iptables inside the namespace).
+    bool partition();
+    bool heal();
+
+private:
+    bool ip(const QStringList &arguments);
+    bool filter(const QString &action);
+
+    QString m_name;
+    QString m_hostLink;
+    QString m_host;
+    QString m_inside;
+    bool m_valid = false;
+    bool m_partitioned = false;
+    QString m_error;
+};
 
 } // namespace NatsTest
