@@ -6,6 +6,7 @@
 #include <QtCore/QFile>
 #include <QtCore/QJsonDocument>
 #include <QtCore/QMetaObject>
+#include <QtCore/QRegularExpression>
 
 #include <cstring>
 
@@ -50,9 +51,11 @@ NatsError::Kind kindOf(natsStatus status, const QString &text) {
 QString lastNatsError(natsStatus status) {
     natsStatus s = status;
     const char *text = nats_GetLastError(&s);
-    if (text && *text)
-        return QString::fromUtf8(text);
-    return QString::fromUtf8(natsStatus_GetText(status));
+    QString message = QString::fromUtf8(text && *text ? text : natsStatus_GetText(status));
+    // nats.c starts its messages with "(conn.c:733): ": the user does not need its line numbers.
+    static const QRegularExpression location(QStringLiteral("^\\([A-Za-z_]+\\.c:\\d+\\): "));
+    message.remove(location);
+    return message;
 }
 
 } // namespace
@@ -426,7 +429,16 @@ void NatsEngine::doConnect(std::function<void(std::exception_ptr)> done) {
         }
         setState(NatsConnection::State::Connected);
     } else {
-        const NatsError::Kind kind = kindOf(s, failure);
+        NatsError::Kind kind = kindOf(s, failure);
+        if (tls && kind == NatsError::Kind::Connection &&
+            (s == NATS_IO_ERROR || s == NATS_PROTOCOL_ERROR || s == NATS_CONNECTION_CLOSED ||
+             s == NATS_SSL_ERROR)) {
+            // With client certificates, TLS 1.3 reports a refused certificate after the
+            // handshake: nats.c then only sees the server hang up.
+            kind = NatsError::Kind::Tls;
+            failure += QStringLiteral(" (the server ended the TLS session: it may require a client "
+                                      "certificate, or not trust the one given)");
+        }
         error = std::make_exception_ptr(NatsError(kind, failure, int(s)));
         {
             std::lock_guard lock(m_mutex);
