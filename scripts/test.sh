@@ -21,7 +21,7 @@ while [ $# -gt 0 ]; do
 done
 build="${build:-build/test${sanitize:+-${sanitize//,/-}}}"
 
-scripts/deps.sh core qml coro
+scripts/deps.sh core qml coro nats
 
 cmake -S . -B "$build" -G Ninja \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo \
