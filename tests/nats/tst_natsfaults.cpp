@@ -346,8 +346,9 @@ static void killStreamLeader(NatsCluster &cluster, const QString &channel) {
     cluster.node(index).kill();
     const int survivor = (index + 1) % 3;
     QString newLeader;
+    // Elections take about 2 s; the survivors answer slowly meanwhile (each look may wait 3 s).
     QTRY_VERIFY_WITH_TIMEOUT(!(newLeader = leaderSeenBy(survivor)).isEmpty() && newLeader != leader,
-                             20000);
+                             60000);
     qInfo().noquote() << "new stream leader" << newLeader;
 }
 
