@@ -155,8 +155,7 @@ QFuture<void> NatsChannelBase::putPayload(QByteArray payload) {
     auto op = std::make_shared<NatsPutOp>(NatsPutOp::Mode::Future, std::move(payload));
     op->promise.reportStarted();
     QFuture<void> future = op->promise.future();
-    auto state = m_state;
-    if (!state->engine->post([state, op] { state->put(op); })) {
+    if (!m_state->postPut(op)) {
         op->promise.reportException(stoppedError(name()));
         op->promise.reportFinished();
     }
@@ -168,8 +167,7 @@ PutResult NatsChannelBase::tryPutPayload(QByteArray payload) {
     auto op = std::make_shared<NatsPutOp>(NatsPutOp::Mode::Try, std::move(payload));
     // A try does not wait for room, only for the answer, up to two round trips.
     op->deadline = QDeadlineTimer(m_state->options().requestTimeout * 2);
-    auto state = m_state;
-    if (!state->engine->post([state, op] { state->put(op); }))
+    if (!m_state->postPut(op))
         std::rethrow_exception(stoppedError(name()));
     std::unique_lock lock(op->mutex);
     op->cv.wait(lock, [&] { return op->stage == NatsPutOp::Stage::Done; });
@@ -183,7 +181,7 @@ PutResult NatsChannelBase::putPayloadBlocking(QByteArray payload, QDeadlineTimer
     auto op = std::make_shared<NatsPutOp>(NatsPutOp::Mode::Blocking, std::move(payload));
     op->deadline = deadline;
     auto state = m_state;
-    if (!state->engine->post([state, op] { state->put(op); }))
+    if (!state->postPut(op))
         std::rethrow_exception(stoppedError(name()));
     std::unique_lock lock(op->mutex);
     for (;;) {
@@ -227,6 +225,24 @@ std::function<void()> NatsChannelBase::nudger() const {
     return [weak] {
         if (auto state = weak.lock())
             state->engine->post([state] { state->pump(); });
+    };
+}
+
+std::function<void(std::vector<QByteArray>, bool)> NatsChannelBase::settler() const {
+    std::weak_ptr<NatsChannelState> weak = m_state;
+    return [weak](std::vector<QByteArray> subjects, bool ack) {
+        auto state = weak.lock();
+        if (!state)
+            return;
+        state->engine->post([state, subjects = std::move(subjects), ack] {
+            for (const QByteArray &subject : subjects) {
+                if (ack)
+                    state->engine->ack(subject);
+                else
+                    state->engine->nak(subject);
+            }
+            state->pump(); // room was made
+        });
     };
 }
 

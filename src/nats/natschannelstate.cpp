@@ -56,16 +56,28 @@ QString duration(qint64 ns) {
 // "$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>", or
 // the longer form with a domain and an account hash in front of the stream.
 void parseAckSubject(const QByteArray &subject, NatsMessage &m) {
-    const QList<QByteArray> tokens = subject.split('.');
-    qsizetype first = 0;
-    if (tokens.size() == 9)
+    // Token starts, without splitting (this runs for every item).
+    qsizetype starts[16];
+    int count = 0;
+    starts[count++] = 0;
+    for (qsizetype i = 0; i < subject.size() && count < 16; ++i)
+        if (subject.at(i) == '.')
+            starts[count++] = i + 1;
+    int first = 0;
+    if (count == 9)
         first = 4;
-    else if (tokens.size() >= 11)
+    else if (count >= 11)
         first = 6;
     else
         return;
-    m.deliveryCount = tokens.at(first).toInt();
-    m.sequence = tokens.at(first + 1).toULongLong();
+    auto number = [&](int token) {
+        quint64 n = 0;
+        for (qsizetype i = starts[token]; i < subject.size() && subject.at(i) != '.'; ++i)
+            n = n * 10 + quint64(subject.at(i) - '0');
+        return n;
+    };
+    m.deliveryCount = int(number(first));
+    m.sequence = number(first + 1);
 }
 
 } // namespace
@@ -509,6 +521,35 @@ void NatsChannelState::updatePendingPuts() {
                       std::memory_order_release);
 }
 
+bool NatsChannelState::postPut(std::shared_ptr<NatsPutOp> op) {
+    // Puts from any thread queue here; one closure per batch carries them to the engine, in
+    // call order, and before anything posted after them.
+    bool first;
+    {
+        std::lock_guard lock(m_incomingMutex);
+        first = m_incomingPuts.empty();
+        m_incomingPuts.push_back(std::move(op));
+    }
+    if (!first)
+        return true;
+    auto self = shared_from_this();
+    if (engine->post([self] { self->takeIncomingPuts(); }))
+        return true;
+    std::lock_guard lock(m_incomingMutex);
+    m_incomingPuts.clear(); // the engine stopped: the callers settle their operations
+    return false;
+}
+
+void NatsChannelState::takeIncomingPuts() {
+    std::vector<std::shared_ptr<NatsPutOp>> batch;
+    {
+        std::lock_guard lock(m_incomingMutex);
+        batch.swap(m_incomingPuts);
+    }
+    for (auto &op : batch)
+        put(std::move(op));
+}
+
 void NatsChannelState::put(std::shared_ptr<NatsPutOp> op) {
     op->seq = m_nextPutSeq++;
     op->msgId = instanceId + '.' + QByteArray::number(op->seq);
@@ -572,7 +613,7 @@ void NatsChannelState::pumpPuts() {
             return;
         }
     }
-    const auto window = std::max<qsizetype>(1, options().putWindow);
+    const auto window = std::max<qsizetype>(1, m_options.putWindow);
     while (!m_putQueue.empty() && qsizetype(m_inFlight.size()) < window) {
         auto op = m_putQueue.front();
         m_putQueue.pop_front();
@@ -593,8 +634,9 @@ void NatsChannelState::send(const std::shared_ptr<NatsPutOp> &op) {
     }
     ++op->attempt;
     op->sentAt = NatsClock::now();
-    const QByteArray reply =
-        engine->inbox() + ".a." + QByteArray::number(m_id) + '.' + QByteArray::number(op->seq);
+    if (m_putReply.isEmpty())
+        m_putReply = engine->inbox() + ".a." + QByteArray::number(m_id) + '.';
+    const QByteArray reply = m_putReply + QByteArray::number(op->seq);
     const natsStatus s = engine->publish(itemsSubject, reply, op->payload.constData(),
                                          int(op->payload.size()), "Nats-Msg-Id", op->msgId);
     if (s != NATS_OK) {
@@ -605,13 +647,38 @@ void NatsChannelState::send(const std::shared_ptr<NatsPutOp> &op) {
     }
     m_inFlight[op->seq] = op;
     updatePendingPuts();
+    armPutTimer(op->sentAt + m_options.requestTimeout);
+}
+
+// One timer for every put on the wire (not one each): at the earliest deadline, it looks at
+// all of them.
+void NatsChannelState::armPutTimer(NatsClock::time_point when) {
+    if (when >= m_putTimerAt)
+        return;
+    m_putTimerAt = when;
     std::weak_ptr<NatsChannelState> weak = shared_from_this();
-    const quint64 seq = op->seq;
-    const int attempt = op->attempt;
-    engine->at(op->sentAt + options().requestTimeout, [weak, seq, attempt] {
+    engine->at(when, [weak] {
         if (auto self = weak.lock())
-            self->onPutTimeout(seq, attempt);
+            self->checkPutTimeouts();
     });
+}
+
+void NatsChannelState::checkPutTimeouts() {
+    m_putTimerAt = NatsClock::time_point::max();
+    const auto now = NatsClock::now();
+    std::vector<std::pair<quint64, int>> due;
+    NatsClock::time_point next = NatsClock::time_point::max();
+    for (const auto &[seq, op] : m_inFlight) {
+        const auto deadline = op->sentAt + m_options.requestTimeout;
+        if (deadline <= now)
+            due.emplace_back(seq, op->attempt);
+        else
+            next = std::min(next, deadline);
+    }
+    for (const auto &[seq, attempt] : due)
+        onPutTimeout(seq, attempt); // may send again (and arm the timer)
+    if (next != NatsClock::time_point::max())
+        armPutTimer(next);
 }
 
 void NatsChannelState::onPutTimeout(quint64 seq, int attempt) {
@@ -623,7 +690,7 @@ void NatsChannelState::onPutTimeout(quint64 seq, int attempt) {
     markMaybeStored(*op);
     // A retry is recognised as a duplicate only within the duplicate window: past three
     // quarters of it, failing is safer than a retry that might land twice.
-    const auto window = options().duplicateWindow;
+    const auto window = m_options.duplicateWindow;
     const bool pastWindow = now - op->firstLostAt >= window * 3 / 4;
     const bool pastDeadline = op->mode != NatsPutOp::Mode::Future && op->deadline.hasExpired();
     if (pastWindow || pastDeadline) {
@@ -672,7 +739,7 @@ void NatsChannelState::retryLater(const std::shared_ptr<NatsPutOp> &op,
         m_roomBackoff = firstBackoff;
         m_roomRetryAt = now + m_roomBackoff;
     } else if (m_probe == 0 || m_probe == op->seq) {
-        m_roomBackoff = std::min(m_roomBackoff * 2, std::max(firstBackoff, options().pollInterval));
+        m_roomBackoff = std::min(m_roomBackoff * 2, std::max(firstBackoff, m_options.pollInterval));
         m_roomRetryAt = now + m_roomBackoff;
     }
     m_waitingRoom[op->seq] = op;
@@ -870,11 +937,20 @@ void NatsChannelState::addGet(std::shared_ptr<NatsGetSink> sink) {
     schedulePoll();
 }
 
-void NatsChannelState::dropFromLine(const std::shared_ptr<NatsGetSink> &sink) {
+void NatsChannelState::flushLine() {
+    m_flushArmed = false;
+    for (const auto &sink : m_line)
+        if (sink->isContinuous())
+            sink->flush();
+}
+
+bool NatsChannelState::dropFromLine(const std::shared_ptr<NatsGetSink> &sink) {
     auto it = std::find(m_line.begin(), m_line.end(), sink);
-    if (it != m_line.end())
-        m_line.erase(it);
+    if (it == m_line.end())
+        return false;
+    m_line.erase(it);
     updatePendingGets();
+    return true;
 }
 
 void NatsChannelState::endLine(const std::function<void(NatsGetSink &)> &how) {
@@ -933,9 +1009,13 @@ void NatsChannelState::pumpGets() {
     }
     if (nextNoWait && !m_noWait)
         sendNoWaitPull(nextNoWait);
-    if (demand > m_outstanding) {
+    // Ask for what the line can take, but not item by item: while requests are out, a new one
+    // waits until it can ask for at least half of the demand (a forEach() window draining one
+    // item at a time would otherwise cost a request per item).
+    const qsizetype want = demand - m_outstanding;
+    if (want > 0 && (m_outstanding == 0 || want * 2 >= demand)) {
         if (now >= m_pullRetryAt)
-            sendPull(std::min(demand - m_outstanding, MaxPullBatch));
+            sendPull(std::min(want, MaxPullBatch));
         else
             armTimer(m_pullRetryAt);
     }
@@ -963,7 +1043,7 @@ void NatsChannelState::sendPull(qsizetype batch) {
         return;
     }
     // The server says when a request expires (408); past this, without its word, it is lost.
-    m_pulls.emplace(id, Pull{batch, NatsClock::now() + PullExpiry + options().requestTimeout});
+    m_pulls.emplace(id, Pull{batch, NatsClock::now() + PullExpiry + m_options.requestTimeout});
     m_outstanding += batch;
 }
 
@@ -980,7 +1060,7 @@ void NatsChannelState::sendNoWaitPull(std::shared_ptr<NatsGetSink> sink) {
             engine->errorFor(s, QStringLiteral("cannot ask channel %1 for an item").arg(name)));
         return;
     }
-    m_noWait = NoWaitPull{id, std::move(sink), NatsClock::now() + options().requestTimeout};
+    m_noWait = NoWaitPull{id, std::move(sink), NatsClock::now() + m_options.requestTimeout};
 }
 
 // The tryGet()'s request is over: if nothing reached its get, there was nothing to take.
@@ -1066,29 +1146,30 @@ void NatsChannelState::onDelivery(NatsMsgPtr msg, bool noWait) {
 
 void NatsChannelState::dispatch(NatsMessage &message,
                                 const std::shared_ptr<NatsGetSink> &preferred) {
-    std::vector<std::shared_ptr<NatsGetSink>> order;
-    if (preferred && !preferred->isWithdrawn())
-        order.push_back(preferred);
-    for (const auto &sink : m_line)
-        if (sink != preferred)
-            order.push_back(sink);
-    const NatsChannelOptions o = options();
-    for (const auto &sink : order) {
+    // The tryGet() whose request brought it first, then the line in order.
+    for (qsizetype i = preferred ? -1 : 0; i < qsizetype(m_line.size());) {
+        const std::shared_ptr<NatsGetSink> sink = i < 0 ? preferred : m_line[size_t(i)];
+        ++i;
+        if (i > 0 && sink == preferred)
+            continue;
         if (sink->isWithdrawn()) {
-            dropFromLine(sink);
+            if (dropFromLine(sink) && i > 0)
+                --i;
             continue;
         }
         if (sink->room() <= 0)
             continue;
         std::shared_ptr<NatsAckHandle> handle;
-        if (!sink->wantsConfirmedAck())
-            handle = std::make_shared<NatsAckHandle>(engine, message, o.ackWait, o.requestTimeout);
+        if (!sink->wantsConfirmedAck() && sink->wantsHandle())
+            handle = std::make_shared<NatsAckHandle>(engine, message, m_options.ackWait,
+                                                     m_options.requestTimeout);
         const NatsGetSink::Claim claim = sink->claim(message, handle);
         switch (claim) {
         case NatsGetSink::Claim::Unwanted:
             if (handle)
                 handle->markSettled(); // given back below, by the next taker or a nak
-            dropFromLine(sink);
+            if (dropFromLine(sink) && i > 0)
+                --i;
             continue;
         case NatsGetSink::Claim::Undecodable:
             if (handle)
@@ -1100,11 +1181,21 @@ void NatsChannelState::dispatch(NatsMessage &message,
             break;
         }
         if (sink->isContinuous()) {
+            if (!m_flushArmed) {
+                m_flushArmed = true;
+                std::weak_ptr<NatsChannelState> weak = shared_from_this();
+                engine->afterBatch([weak] {
+                    if (auto self = weak.lock())
+                        self->flushLine();
+                });
+            }
             // Served: to the back of the line, so that other gets of this process get a turn.
-            auto it = std::find(m_line.begin(), m_line.end(), sink);
-            if (it != m_line.end()) {
-                m_line.erase(it);
-                m_line.push_back(sink);
+            if (m_line.size() > 1) {
+                auto it = std::find(m_line.begin(), m_line.end(), sink);
+                if (it != m_line.end()) {
+                    m_line.erase(it);
+                    m_line.push_back(sink);
+                }
             }
         } else {
             dropFromLine(sink);
@@ -1114,7 +1205,7 @@ void NatsChannelState::dispatch(NatsMessage &message,
             // to the ack wait, after which the server may deliver the item again anyway.
             engine->ack(
                 message.ackSubject, [sink](bool confirmed) { sink->complete(confirmed); },
-                NatsClock::now() + o.ackWait, o.requestTimeout);
+                NatsClock::now() + m_options.ackWait, m_options.requestTimeout);
         }
         return;
     }
@@ -1156,7 +1247,7 @@ void NatsChannelState::pump() {
 void NatsChannelState::schedulePoll() {
     if (m_pollInFlight || !needsPolling())
         return;
-    const auto due = m_lastPollAt + options().pollInterval;
+    const auto due = m_lastPollAt + m_options.pollInterval;
     if (NatsClock::now() >= due)
         pollNow();
     else
@@ -1168,7 +1259,7 @@ void NatsChannelState::pollNow() {
         return;
     m_pollInFlight = true;
     auto self = shared_from_this();
-    const NatsChannelOptions o = options();
+    const NatsChannelOptions &o = m_options;
     engine->apiRequest("$JS.API.STREAM.INFO." + stream, {}, o.requestTimeout,
                        [self](NatsApiReply reply) { self->onStreamInfo(reply); });
     if (listened(ItemAvailable) && m_itemArmed && !m_consumerPollInFlight) {

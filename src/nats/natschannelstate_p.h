@@ -97,6 +97,8 @@ public:
     // --- engine thread ---------------------------------------------------------------------
     void open(std::function<void(std::exception_ptr)> done);
     void put(std::shared_ptr<NatsPutOp> op);
+    // Any thread: queues a put for the engine; false when the engine has stopped.
+    bool postPut(std::shared_ptr<NatsPutOp> op);
     void addGet(std::shared_ptr<NatsGetSink> sink);
     void close(std::function<void(bool, std::exception_ptr)> done);
     void join(QFutureInterface<void> promise);
@@ -142,6 +144,9 @@ private:
     void pumpPuts();
     void send(const std::shared_ptr<NatsPutOp> &op);
     void onPutTimeout(quint64 seq, int attempt);
+    void armPutTimer(NatsClock::time_point when);
+    void checkPutTimeouts();
+    void takeIncomingPuts();
     // An attempt went unanswered: the put may be in the channel.
     void markMaybeStored(NatsPutOp &op);
     void retryLater(const std::shared_ptr<NatsPutOp> &op, std::chrono::milliseconds firstBackoff);
@@ -160,7 +165,8 @@ private:
     void sendNoWaitPull(std::shared_ptr<NatsGetSink> sink);
     void endNoWaitPull();
     void dispatch(NatsMessage &message, const std::shared_ptr<NatsGetSink> &preferred);
-    void dropFromLine(const std::shared_ptr<NatsGetSink> &sink);
+    bool dropFromLine(const std::shared_ptr<NatsGetSink> &sink);
+    void flushLine();
     void endLine(const std::function<void(NatsGetSink &)> &how);
     void updatePendingGets();
 
@@ -190,7 +196,8 @@ private:
 
     std::atomic<qsizetype> m_capacity;
     bool m_bindOnly;
-    NatsChannelOptions m_options; // const after open
+    NatsChannelOptions m_options; // written by the engine thread during open, then const;
+                                  // other threads read it through options()
     mutable std::mutex m_optionsMutex;
 
     std::mutex m_ownerMutex;
@@ -204,7 +211,12 @@ private:
     quint64 m_eventsSubscription = 0;
     QByteArray m_consumer; // the durable consumer every process shares
 
+    std::mutex m_incomingMutex;
+    std::vector<std::shared_ptr<NatsPutOp>> m_incomingPuts; // guarded by m_incomingMutex
+
     quint64 m_nextPutSeq = 1;
+    QByteArray m_putReply; // this channel's prefix of put acknowledgements' subjects
+    NatsClock::time_point m_putTimerAt = NatsClock::time_point::max();
     std::deque<std::shared_ptr<NatsPutOp>> m_putQueue;        // not sent yet, in call order
     std::map<quint64, std::shared_ptr<NatsPutOp>> m_inFlight; // sent, no answer yet
     // Refused (no room, or the server could not take it now), to be sent again in call order
@@ -215,6 +227,7 @@ private:
     std::chrono::milliseconds m_roomBackoff{1};
 
     std::deque<std::shared_ptr<NatsGetSink>> m_line; // this process's gets, first come first
+    bool m_flushArmed = false;
     // Deliveries carry the stream's subject, not the pull request's reply subject: they are told
     // apart by subscription. Items for this object arrive on m_pullInbox + ".p.<id>", a tryGet()'s
     // on m_pullInbox + ".n.<id>"; the server's status messages name the request.

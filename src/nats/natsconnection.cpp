@@ -235,16 +235,12 @@ QFuture<void> NatsAckHandle::ack() {
     return m_ackFuture;
 }
 
-void NatsAckHandle::ackUnconfirmed() {
-    {
-        QMutexLocker lock(&m_mutex);
-        if (m_settled)
-            return;
-        m_settled = true;
-    }
-    auto engine = m_engine;
-    const QByteArray subject = m_ackSubject;
-    engine->post([engine, subject] { engine->ack(subject); });
+QByteArray NatsAckHandle::settleForAck() {
+    QMutexLocker lock(&m_mutex);
+    if (m_settled)
+        return {};
+    m_settled = true;
+    return m_ackSubject;
 }
 
 void NatsAckHandle::nak(std::chrono::milliseconds delay) {

@@ -18,6 +18,14 @@ namespace {
 
 using std::chrono::milliseconds;
 
+inline void spinPause() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+}
+
 // The engine's bookkeeping for one nats.c subscription; nats.c's callbacks get a pointer to it.
 struct SubClosure {
     NatsEngine *engine;
@@ -111,6 +119,7 @@ bool NatsEngine::post(std::function<void()> fn) {
     if (m_stopRequested)
         return false;
     m_events.push_back(Event{nullptr, 0, std::move(fn)});
+    m_posted.fetch_add(1, std::memory_order_relaxed);
     const bool wake = m_sleeping;
     m_sleeping = false;
     lock.unlock();
@@ -127,6 +136,7 @@ void NatsEngine::postMessage(quint64 subscription, natsMsg *msg) {
         return;
     }
     m_events.push_back(Event{NatsMsgPtr(msg), subscription, {}});
+    m_posted.fetch_add(1, std::memory_order_relaxed);
     const bool wake = m_sleeping;
     m_sleeping = false;
     lock.unlock();
@@ -223,7 +233,26 @@ void NatsEngine::shutdown() {
 void NatsEngine::run() {
     m_threadId.store(std::this_thread::get_id(), std::memory_order_release);
     std::vector<Event> batch;
+    quint64 seen = 0;
     for (;;) {
+        // Busy: look for the next event a little before sleeping. Waking a sleeping engine costs
+        // a futex call on each side and a context switch, and under load the next message is
+        // usually microseconds away (docs/design.md: the engine's spin).
+        if (m_spin.count() > 0) {
+            const auto until = NatsClock::now() + m_spin;
+            bool caught = false;
+            for (int i = 0;; ++i) {
+                if (m_posted.load(std::memory_order_relaxed) != seen) {
+                    caught = true;
+                    break;
+                }
+                if ((i & 15) == 15 && NatsClock::now() >= until)
+                    break;
+                spinPause();
+            }
+            // Adapts: a spin that catches work is worth repeating, one that does not is halved.
+            m_spin = caught ? std::min(m_spin * 2, MaxSpin) : m_spin / 2;
+        }
         {
             std::unique_lock lock(m_mutex);
             for (;;) {
@@ -232,15 +261,20 @@ void NatsEngine::run() {
                 if (!m_timers.empty() && m_timers.top().when <= NatsClock::now())
                     break;
                 m_sleeping = true;
+                const auto slept = NatsClock::now();
                 if (m_timers.empty())
                     m_wake.wait(lock);
                 else
                     m_wake.wait_until(lock, m_timers.top().when);
                 m_sleeping = false;
+                // Woken soon after falling asleep: events come close together, spin next time.
+                if (NatsClock::now() - slept < std::chrono::microseconds(200))
+                    m_spin = std::max(m_spin, MinSpin);
             }
             if (m_stopped.load(std::memory_order_relaxed) && m_events.empty())
                 break;
             batch.swap(m_events);
+            seen = m_posted.load(std::memory_order_relaxed);
         }
         for (Event &event : batch) {
             processEvent(event);
@@ -251,6 +285,12 @@ void NatsEngine::run() {
         if (m_stopped.load(std::memory_order_relaxed))
             break;
         runTimers();
+        while (!m_afterBatch.empty()) {
+            auto after = std::move(m_afterBatch);
+            m_afterBatch.clear();
+            for (auto &fn : after)
+                fn();
+        }
     }
     // Closures posted before the stop still run: the channels are closed now, so they settle
     // their operations with an error instead of leaving a caller waiting. Messages are dropped.

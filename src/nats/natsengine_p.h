@@ -147,6 +147,8 @@ public:
 
     // Runs `fn` on the engine thread at `when` (or soon after).
     void at(NatsClock::time_point when, std::function<void()> fn);
+    // Runs `fn` once the current batch of events is processed (before the engine waits again).
+    void afterBatch(std::function<void()> fn) { m_afterBatch.push_back(std::move(fn)); }
 
     // The error for a failed nats.c call or request, with the server's last words if they
     // explain it (a permissions violation, an authorization error).
@@ -236,7 +238,13 @@ private:
     std::atomic<bool> m_stopped{false};
     std::atomic<bool> m_started{false};
 
+    // Events posted so far: the engine spins on it before it sleeps (written under m_mutex).
+    std::atomic<quint64> m_posted{0};
+
     // Engine thread only.
+    static constexpr std::chrono::microseconds MinSpin{5};
+    static constexpr std::chrono::microseconds MaxSpin{50};
+    std::chrono::microseconds m_spin{0};
     natsConnection *m_nc = nullptr;
     QByteArray m_inbox;
     quint64 m_muxSubscription = 0;
@@ -248,6 +256,7 @@ private:
     std::unordered_map<quint64, PendingAck> m_acks;
     std::multimap<NatsClock::time_point, quint64> m_ackRetries;
     std::unordered_map<quint64, std::shared_ptr<NatsChannelState>> m_channels;
+    std::vector<std::function<void()>> m_afterBatch;
     bool m_requestCheckArmed = false;
     bool m_ackCheckArmed = false;
     bool m_connecting = false;

@@ -19,6 +19,7 @@
 #include <optional>
 #include <stdexcept>
 #include <type_traits>
+#include <vector>
 
 /*!
  * \file natschannel.h
@@ -275,10 +276,12 @@ class NatsForEachSink final
     : public NatsGetSink,
       public std::enable_shared_from_this<NatsForEachSink<T, F, WithDelivery>> {
 public:
-    NatsForEachSink(QObject *context, F f, qsizetype window, std::function<void()> nudge)
+    NatsForEachSink(QObject *context, F f, qsizetype window, std::function<void()> nudge,
+                    std::function<void(std::vector<QByteArray>, bool)> settle)
         : m_f(std::move(f))
         , m_window(window)
         , m_nudge(std::move(nudge))
+        , m_settle(std::move(settle))
         , m_context(context) {
         promise.reportStarted();
     }
@@ -298,6 +301,7 @@ public:
     }
     bool isContinuous() const override { return true; }
     bool wantsConfirmedAck() const override { return false; }
+    bool wantsHandle() const override { return WithDelivery; }
 
     Claim claim(NatsMessage &message, const std::shared_ptr<NatsAckHandle> &handle) override {
         if (isWithdrawn())
@@ -312,17 +316,23 @@ public:
         std::lock_guard lock(m_mutex);
         if (m_stopped || !m_context)
             return Claim::Unwanted;
-        m_queue.push_back(Delivery<T>(std::move(*item), handle));
+        if constexpr (WithDelivery)
+            m_queue.push_back(Delivery<T>(std::move(*item), handle));
+        else
+            m_queue.emplace_back(std::move(*item), message.ackSubject);
         ++m_held;
-        if (!m_drainPosted) {
-            // Posted under the lock: contextDestroyed() clears m_context under it first, and Qt
-            // drops the events posted to an object it destroys.
-            m_drainPosted = true;
-            QMetaObject::invokeMethod(
-                m_context, [self = this->shared_from_this()] { self->drain(); },
-                Qt::QueuedConnection);
-        }
-        return Claim::Taken;
+        return Claim::Taken; // passed on by flush(), once per batch of the engine
+    }
+
+    void flush() override {
+        std::lock_guard lock(m_mutex);
+        if (m_drainPosted || m_stopped || !m_context || m_queue.empty())
+            return;
+        // Posted under the lock: contextDestroyed() clears m_context under it first, and Qt
+        // drops the events posted to an object it destroys.
+        m_drainPosted = true;
+        QMetaObject::invokeMethod(
+            m_context, [self = this->shared_from_this()] { self->drain(); }, Qt::QueuedConnection);
     }
 
     void none() override {
@@ -360,15 +370,16 @@ public:
 private:
     // The context's thread.
     void drain() {
+        std::vector<QByteArray> acks; // sent in one go after the batch
         for (;;) {
-            Delivery<T> delivery;
+            Entry entry;
             {
                 std::lock_guard lock(m_mutex);
                 if (m_stopped || m_queue.empty()) {
                     m_drainPosted = false;
                     break;
                 }
-                delivery = std::move(m_queue.front());
+                entry = std::move(m_queue.front());
                 m_queue.pop_front();
             }
             struct Release { // one item less held, even if f throws
@@ -379,11 +390,10 @@ private:
                 }
             } release{this};
             if constexpr (WithDelivery) {
-                m_f(delivery);
+                m_f(entry);
             } else {
-                T item = std::move(delivery.item());
-                m_f(std::move(item));
-                delivery.handle()->ackUnconfirmed();
+                m_f(std::move(entry.first));
+                acks.push_back(std::move(entry.second));
             }
         }
         bool finish = false;
@@ -394,12 +404,15 @@ private:
                 finish = true;
             }
         }
+        // The acknowledgements, and room for more: one message to the engine.
+        if (!acks.empty())
+            m_settle(std::move(acks), true);
+        else if (!finish)
+            m_nudge();
         if (finish) {
             end();
             promise.reportFinished();
-            return;
         }
-        m_nudge(); // room was made: the engine asks for more
     }
 
     void contextDestroyed() {
@@ -414,7 +427,7 @@ private:
     // Stops for good; the items not passed on go back (their handles give them back when
     // destroyed). Returns false if it was stopped already.
     bool stop() {
-        std::deque<Delivery<T>> rest;
+        std::deque<Entry> rest;
         {
             std::lock_guard lock(m_mutex);
             if (m_stopped)
@@ -424,20 +437,32 @@ private:
             m_held -= qsizetype(rest.size());
         }
         end();
+        if constexpr (!WithDelivery) {
+            // Back to the channel (Deliveries give theirs back when destroyed).
+            std::vector<QByteArray> back;
+            for (auto &entry : rest)
+                back.push_back(std::move(entry.second));
+            if (!back.empty())
+                m_settle(std::move(back), false);
+        }
         return true;
     }
     void end() { QObject::disconnect(m_destroyedConnection); }
 
     F m_f; // the context's thread
     const qsizetype m_window;
+    // A Delivery, or the item and its ack subject.
+    using Entry = std::conditional_t<WithDelivery, Delivery<T>, std::pair<T, QByteArray>>;
+
     const std::function<void()> m_nudge;
+    const std::function<void(std::vector<QByteArray>, bool)> m_settle;
     mutable std::mutex m_mutex;
-    QObject *m_context;              // guarded by m_mutex; cleared when it is destroyed
-    std::deque<Delivery<T>> m_queue; // guarded by m_mutex: delivered, not yet passed on
-    qsizetype m_held = 0;            // guarded by m_mutex: queued or being passed on
-    bool m_stopped = false;          // guarded by m_mutex
-    bool m_drainPosted = false;      // guarded by m_mutex
-    bool m_finishedSeen = false;     // guarded by m_mutex
+    QObject *m_context;          // guarded by m_mutex; cleared when it is destroyed
+    std::deque<Entry> m_queue;   // guarded by m_mutex: delivered, not yet passed on
+    qsizetype m_held = 0;        // guarded by m_mutex: queued or being passed on
+    bool m_stopped = false;      // guarded by m_mutex
+    bool m_drainPosted = false;  // guarded by m_mutex
+    bool m_finishedSeen = false; // guarded by m_mutex
     QMetaObject::Connection m_destroyedConnection;
 };
 
@@ -641,9 +666,9 @@ public:
         static_assert(takesItem || takesDelivery,
                       "NatsChannel::forEach: f must be callable with T or with Delivery<T>");
         using Sink = detail::NatsForEachSink<T, Fn, !takesItem>;
-        auto sink =
-            std::make_shared<Sink>(context, Fn(std::forward<F>(f)),
-                                   std::max<qsizetype>(1, options().forEachWindow), nudger());
+        auto sink = std::make_shared<Sink>(context, Fn(std::forward<F>(f)),
+                                           std::max<qsizetype>(1, options().forEachWindow),
+                                           nudger(), settler());
         sink->watchContext();
         QFuture<void> future = sink->promise.future();
         addGet(sink);

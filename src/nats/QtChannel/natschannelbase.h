@@ -15,6 +15,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <vector>
 
 /*!
  * \file natschannelbase.h
@@ -68,7 +69,7 @@ struct NatsChannelOptions {
     //! Puts of this process on the wire at once, waiting for their acknowledgement.
     qsizetype putWindow = 256;
     //! Items forEach() holds at once: delivered to this process, not yet passed to its function.
-    qsizetype forEachWindow = 64;
+    qsizetype forEachWindow = 256;
 };
 
 /*!
@@ -200,6 +201,9 @@ protected:
     void nudge();
     // nudge() as a function that outlives this object.
     std::function<void()> nudger() const;
+    // Acknowledges (or, with false, gives back) items in one go by their ack subjects, without
+    // waiting for confirmations, then lets the engine ask for more; outlives this object.
+    std::function<void(std::vector<QByteArray>, bool)> settler() const;
 
     void connectNotify(const QMetaMethod &signal) override;
     void disconnectNotify(const QMetaMethod &signal) override;

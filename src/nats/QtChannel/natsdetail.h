@@ -43,8 +43,9 @@ public:
     // no confirmation came within the ack wait (the item may then be delivered again). A second
     // call returns the first call's future.
     QFuture<void> ack();
-    // Acknowledges without waiting for the confirmation (forEach()). No-op once settled.
-    void ackUnconfirmed();
+    // Marks it acknowledged and returns its ack subject, for the caller to acknowledge it in a
+    // batch without waiting for the confirmation (forEach()). Empty once settled.
+    QByteArray settleForAck();
     // Gives the item back, to be delivered again after `delay`. No-op once settled.
     void nak(std::chrono::milliseconds delay);
     // Resets the server's ack timer: the item is still being worked on.
@@ -91,6 +92,9 @@ public:
     virtual bool wantsConfirmedAck() const { return true; }
     // A tryGet(): the engine asks the server once, without waiting for an item.
     virtual bool isNoWait() const { return false; }
+    // Without a confirmed acknowledgement: wants a Delivery's handle (rather than settling the
+    // item itself through its ack subject, as forEach() with a function of T does).
+    virtual bool wantsHandle() const { return true; }
 
     // Decodes `message` and, atomically with the withdrawal check, takes it. `handle` is set
     // for gets that do not want a confirmed acknowledgement: the Delivery's handle.
@@ -108,6 +112,9 @@ public:
     virtual void none() = 0;
     // Canceled or timed out: the engine drops it from the line. Any thread.
     virtual bool isWithdrawn() const = 0;
+    // The engine finished its current batch of events: hand over what claim() collected
+    // (forEach() passes its items to its context once per batch, not once per item).
+    virtual void flush() {}
 
     // The error for an item that cannot be decoded as the channel's T.
     static std::exception_ptr formatError(const NatsMessage &message, const QString &why);
