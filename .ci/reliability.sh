@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CI for the reliability work (issue 5), time-boxed: the libFuzzer target for a bounded time
+# CI for the reliability suites, time-boxed: the libFuzzer target for a bounded time
 # from the committed seed corpus (clang, AddressSanitizer + UndefinedBehaviorSanitizer), the
 # soak test for 60 s, and the test suite under valgrind's memcheck. The ordinary reliability
 # tests (label `reliability`) run with everything else in scripts/test.sh, normal and under

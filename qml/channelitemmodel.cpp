@@ -1,18 +1,20 @@
 // Copyright (C) 2026 The QtChannel authors. SPDX-License-Identifier: MIT
 #include "QtChannel/channelitemmodel.h"
 
-#include "QtChannel/qmlchannel.h"
-
 #include <QtQml/qqmlinfo.h>
 
 #include <algorithm>
 
 namespace QtChannel {
 
-ChannelItemModel::ChannelItemModel(QmlChannel *channel)
-    : QAbstractListModel(channel)
-    , m_channel(channel)
-    , m_rows(channel->snapshot()) {}
+ChannelItemModel::ChannelItemModel(std::function<QList<QVariant>()> source, QObject *parent)
+    : QAbstractListModel(parent)
+    , m_source(std::move(source))
+    , m_rows(m_source()) {}
+
+void ChannelItemModel::refresh(qint64 takenHint) {
+    sync(m_source(), takenHint);
+}
 
 int ChannelItemModel::rowCount(const QModelIndex &parent) const {
     return parent.isValid() ? 0 : int(m_rows.size());
@@ -49,7 +51,7 @@ void ChannelItemModel::setLimit(int limit) {
     if (limit == m_limit)
         return;
     m_limit = limit;
-    reset(m_channel->snapshot());
+    reset(m_source());
     Q_EMIT limitChanged();
 }
 

@@ -234,9 +234,9 @@ void QmlChannel::refresh() {
     update(m_shown.closed, ch && ch->isClosed(), ClosedBit, &QmlChannel::closedChanged);
     update(m_shown.finished, ch && ch->isFinished(), FinishedBit, &QmlChannel::finishedChanged);
     update(m_shown.put, m_put.load(std::memory_order_relaxed), PutBit,
-           &QmlChannel::itemsPutChanged);
+           &QmlChannel::itemsPutHereChanged);
     update(m_shown.taken, m_taken.load(std::memory_order_relaxed), TakenBit,
-           &QmlChannel::itemsTakenChanged);
+           &QmlChannel::itemsTakenHereChanged);
     update(m_shown.pendingPuts, ch ? int(ch->pendingPuts()) : 0, PendingPutsBit,
            &QmlChannel::pendingPutsChanged);
     update(m_shown.pendingGets, ch ? int(ch->pendingGets()) : 0, PendingGetsBit,
@@ -247,7 +247,7 @@ void QmlChannel::refresh() {
     if (m_items && m_itemsDirty) {
         m_itemsDirty = false;
         const qint64 taken = m_taken.load(std::memory_order_relaxed);
-        m_items->sync(snapshot(), taken - m_takenAtSync);
+        m_items->refresh(taken - m_takenAtSync);
         m_takenAtSync = taken;
     }
     if (ch && ch->isFinished())
@@ -313,12 +313,12 @@ bool QmlChannel::isFinished() const {
     return noteRead(ch && ch->isFinished(), m_shown.finished, FinishedBit);
 }
 
-qint64 QmlChannel::itemsPut() const {
-    return noteRead(m_put.load(std::memory_order_relaxed), m_shown.put, PutBit);
+double QmlChannel::itemsPutHere() const {
+    return double(noteRead(m_put.load(std::memory_order_relaxed), m_shown.put, PutBit));
 }
 
-qint64 QmlChannel::itemsTaken() const {
-    return noteRead(m_taken.load(std::memory_order_relaxed), m_shown.taken, TakenBit);
+double QmlChannel::itemsTakenHere() const {
+    return double(noteRead(m_taken.load(std::memory_order_relaxed), m_shown.taken, TakenBit));
 }
 
 int QmlChannel::pendingPuts() const {
@@ -334,7 +334,7 @@ int QmlChannel::pendingGets() const {
 ChannelItemModel *QmlChannel::items() const {
     if (!m_items) {
         auto *self = const_cast<QmlChannel *>(this);
-        m_items = new ChannelItemModel(self);
+        m_items = new ChannelItemModel([self] { return self->snapshot(); }, self);
         self->m_takenAtSync = m_taken.load(std::memory_order_relaxed);
     }
     return m_items;

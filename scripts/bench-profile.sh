@@ -27,7 +27,7 @@ interesting="${PROFILE_FUNCTIONS:-QtChannel::|QMetaObject::activate|QCoreApplica
 
 scripts/deps.sh core bench memcheck
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS="-g" \
-    -DQTCHANNEL_BUILD_BENCHMARKS=ON -DBUILD_TESTING=OFF -DQTCHANNEL_BUILD_EXAMPLES=OFF \
+    -DQTCHANNEL_BUILD_BENCHMARKS=ON -DQTCHANNEL_BUILD_TESTS=OFF -DQTCHANNEL_BUILD_EXAMPLES=OFF \
     -DQTCHANNEL_BUILD_QML=OFF >/dev/null
 cmake --build "$build" --parallel >/dev/null
 

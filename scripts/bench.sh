@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the benchmarks in Release and runs all of them: QtChannel against every peer of
-# issue 4, each configuration several times round-robin, each run in a fresh process. Prints
+# Builds the benchmarks in Release and runs all of them: QtChannel against every peer
+# (docs/benchmarks.md), each configuration several times round-robin, each run in a fresh process. Prints
 # the table (min/median/max, QtChannel's speed-up against every peer, the targets), writes
 # the results (raw.csv, summary.csv, summary.json, table.md) and draws chart.png from them.
 #
@@ -51,7 +51,7 @@ scripts/deps.sh core bench
 cmake -S . -B "$build" -G Ninja \
     -DCMAKE_BUILD_TYPE=Release \
     -DQTCHANNEL_BUILD_BENCHMARKS=ON \
-    -DBUILD_TESTING=OFF \
+    -DQTCHANNEL_BUILD_TESTS=OFF \
     -DQTCHANNEL_BUILD_EXAMPLES=OFF \
     -DQTCHANNEL_BUILD_QML=OFF \
     -DQTCHANNEL_WARNINGS_AS_ERRORS=ON >/dev/null

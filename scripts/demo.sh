@@ -12,10 +12,10 @@ cd "$(dirname "$0")/.."
 
 scripts/deps.sh core qml
 build=build/demo
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DQTCHANNEL_BUILD_TESTS=OFF \
     -DQTCHANNEL_BUILD_EXAMPLES=OFF -DQTCHANNEL_BUILD_QML=ON >/dev/null
 cmake --build "$build" --parallel 2 --target qtchannel-demo
-demo="$build/qml/demo/qtchannel-demo"
+demo="$build/examples/qml-demo/qtchannel-demo"
 
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [[ " $* " != *" --headless "* ]]; then
     exec "$demo" "$@"

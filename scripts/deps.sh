@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages a QtChannel task needs, when any of them is missing.
-#   scripts/deps.sh core|qml|coro|nats|bench|bench-nats|fuzz|docs|memcheck ...
+#   scripts/deps.sh core|qml|coro|nats|bench|bench-nats|fuzz|docs|format|memcheck ...
 # Runs apt-get as root (directly, or through sudo for other users). Does nothing, and needs
 # no network, when everything is installed already.
 set -euo pipefail
 
 declare -A groups=(
-    [core]="g++ make cmake ninja-build git ca-certificates qt6-base-dev"
+    [core]="g++ make cmake ninja-build git ca-certificates qt6-base-dev qt6-base-private-dev"
     [qml]="qt6-declarative-dev qt6-declarative-dev-tools libqt6quicktest6 qml6-module-qtqml
            qml6-module-qtqml-models qml6-module-qtqml-workerscript qml6-module-qtquick
            qml6-module-qtquick-window qml6-module-qtquick-templates qml6-module-qtquick-controls
@@ -18,6 +18,7 @@ declare -A groups=(
     [bench]="libbenchmark-dev libboost1.81-dev libconcurrentqueue-dev golang-go gnuplot-nox"
     [fuzz]="clang-14 libclang-rt-14-dev"
     [docs]="doxygen"
+    [format]="clang-format-14"
     [memcheck]="valgrind python3"
 )
 

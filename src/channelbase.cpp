@@ -1,14 +1,18 @@
 // Copyright (C) 2026 The QtChannel authors. SPDX-License-Identifier: MIT
-#include "QtChannel/channelbase.h"
+#include "channelbase_p.h"
 
-#include "QtChannel/detail/foreach.h"
+#include "QtChannel/detail/typed.h"
 
 #include <QtCore/QMetaMethod>
-#include <QtCore/QThread>
+#include <QtCore/QScopeGuard>
 
 #include <stdexcept>
+#include <string>
 
 namespace QtChannel {
+
+using detail::Deferred;
+using detail::Waiter;
 
 void ChannelClosed::raise() const {
     throw *this;
@@ -24,323 +28,374 @@ const char *ChannelClosed::what() const noexcept {
 
 namespace detail {
 
-// One exception object for every future a close fails: close() of n pending futures then
+// One exception object for every future a plain close fails: close() of n pending futures then
 // costs n reference-count increments, not n throws.
 std::exception_ptr closedError() {
     static const std::exception_ptr error = std::make_exception_ptr(ChannelClosed());
     return error;
 }
 
+Waiter::~Waiter() = default;
+
+void FutureWaiter::canceled() noexcept {
+    anchor->scheduleSweep();
+}
+
+void BlockingPutter::wake() noexcept {
+    m_parker->unpark();
+}
+
+static void callHandler(const UndeliveredHandler *handler, void *item) noexcept {
+    if (!handler)
+        return;
+    try {
+        (*handler)(item);
+    } catch (...) {
+        qWarning("QtChannel: the undelivered handler threw; the exception was ignored");
+    }
+}
+
+Doomed::~Doomed() {
+    flush(nullptr);
+}
+
+void Doomed::add(const ItemOps &ops, void *from) {
+    m_ops = &ops;
+    if (m_count == 0 && ops.size <= InPlace && ops.align <= alignof(std::max_align_t)) {
+        ops.construct(m_inPlace, from);
+        m_inPlaceUsed = true;
+    } else {
+        if (!m_more)
+            m_more = new ItemQueue(ops);
+        m_more->pushBack(from);
+    }
+    ++m_count;
+}
+
+void Doomed::flush(const UndeliveredHandler *handler) {
+    if (m_count == 0)
+        return;
+    if (m_inPlaceUsed) {
+        callHandler(handler, m_inPlace);
+        m_ops->destroy(m_inPlace);
+        m_inPlaceUsed = false;
+    }
+    if (m_more) {
+        while (!m_more->isEmpty()) {
+            callHandler(handler, m_more->front());
+            m_more->popFront();
+        }
+        delete m_more;
+        m_more = nullptr;
+    }
+    m_count = 0;
+}
+
+void Deferred::wake() noexcept {
+    // Futures are relinked for complete(); every other waiter is told now.
+    Waiter *futures = nullptr;
+    Waiter **tail = &futures;
+    Waiter *last = nullptr;
+    for (Waiter *w = m_first; w;) {
+        Waiter *next = w->next; // read first: a woken waiter may be gone at once
+        if (w->kind == Waiter::Kind::Notify) {
+            w->wake();
+        } else {
+            *tail = w;
+            tail = &w->next;
+            last = w;
+        }
+        w = next;
+    }
+    *tail = nullptr;
+    m_first = futures;
+    m_last = last;
+}
+
+void Deferred::complete() {
+    doomed.flush(completion.handler.get());
+    while (Waiter *w = m_first) {
+        m_first = w->next;
+        if (!m_first)
+            m_last = nullptr;
+        w->complete(completion);
+    }
+}
+
 } // namespace detail
 
-static QObject *checkedParent(qsizetype capacity, QObject *parent) {
+// --- construction and destruction --------------------------------------------------------------
+
+static qsizetype checkedCapacity(qsizetype capacity, Overflow overflow) {
     if (capacity < Unbounded) {
         throw std::invalid_argument("QtChannel::Channel: capacity must be QtChannel::Unbounded "
                                     "(-1), 0 (rendezvous) or positive, got " +
                                     std::to_string(capacity));
     }
+    if (overflow != Overflow::Wait && capacity < 1) {
+        throw std::invalid_argument("QtChannel::Channel: a drop policy (Overflow::DropOldest, "
+                                    "Overflow::DropNewest) needs a capacity of at least 1, got " +
+                                    std::to_string(capacity));
+    }
+    if (overflow != Overflow::Wait && overflow != Overflow::DropOldest &&
+        overflow != Overflow::DropNewest) {
+        throw std::invalid_argument("QtChannel::Channel: unknown Overflow value " +
+                                    std::to_string(int(overflow)));
+    }
+    return capacity;
+}
+
+// Slots of the lock-free ring: min(capacity, 1024), 1024 when unbounded, none for a
+// rendezvous channel or items whose move may throw.
+static qsizetype ringSlots(const detail::ItemOps &ops, qsizetype capacity) {
+    if (!ops.viaRing || capacity == 0)
+        return 0;
+    return capacity == Unbounded ? detail::Ring::MaxSlots
+                                 : std::min(capacity, detail::Ring::MaxSlots);
+}
+
+// The arguments are checked before QObject is constructed, so a bad one never gets a parent.
+static QObject *checkedParent(qsizetype capacity, Overflow overflow, QObject *parent) {
+    checkedCapacity(capacity, overflow);
     return parent;
 }
 
-static constexpr bool isPowerOfTwo(qsizetype n) {
-    return n > 0 && (n & (n - 1)) == 0;
-}
-
-// The capacity is checked before QObject is constructed, so a bad one never gets a parent.
-ChannelBase::ChannelBase(qsizetype capacity, qsizetype ringSize, QObject *parent)
-    : QObject(checkedParent(capacity, parent))
+ChannelBase::ChannelBase(const detail::ItemOps &ops, qsizetype capacity, Overflow overflow,
+                         QObject *parent)
+    : QObject(checkedParent(capacity, overflow, parent))
+    , m_ring(ringSlots(ops, capacity), ops.size, ops.align)
+    , m_d(std::make_unique<ChannelBasePrivate>(this, ops, capacity, overflow))
     , m_capacity(capacity)
-    , m_ringSize(ringSize)
-    , m_ringMask(isPowerOfTwo(ringSize) ? quint64(ringSize - 1) : 0)
-    , m_ringPow2(isPowerOfTwo(ringSize)) {}
+    , m_overflow(overflow) {}
+
+ChannelBasePrivate::ChannelBasePrivate(ChannelBase *owner, const detail::ItemOps &itemOps,
+                                       qsizetype cap, Overflow policy)
+    : q(owner)
+    , ops(itemOps)
+    , ring(owner->m_ring)
+    , capacity(cap)
+    , overflow(policy)
+    , anchor(new detail::Anchor(this))
+    , front(itemOps)
+    , behind(itemOps) {}
+
+ChannelBasePrivate::~ChannelBasePrivate() {
+    ring.freeCells();
+    anchor->deref();
+}
 
 ChannelBase::~ChannelBase() {
-    // Channel<T>'s destructor has already shut the channel down; this covers only the case
-    // where its constructor threw after ChannelBase was built.
-    Batch b;
-    {
-        detail::Locker locker(m_lock);
-        shutdownLocked(b);
-    }
-    completeShutdown(b);
+    destroyChannel(); // done already, unless a subclass's constructor threw
 }
+
+void ChannelBase::destroyChannel() {
+    m_d->destroy();
+}
+
+// --- the public API ----------------------------------------------------------------------------
 
 bool ChannelBase::close() {
-    Batch b;
-    {
-        detail::Locker locker(m_lock);
-        if (isClosedLocked())
-            return false;
-        m_closed.store(true, std::memory_order_release);
-        m_flags.fetch_or(ClosedFlag, std::memory_order_seq_cst);
-        m_tail.fetch_or(ClosedBit, std::memory_order_seq_cst); // no put claims a slot any more
-        b.events |= Batch::Closed;
-        failAllLocked(m_putters, Outcome::Closed, b);
-        // Puts that claimed a slot just before still reach the gets that wait for them.
-        serveGettersLocked(b);
-        failAllLocked(m_getters, Outcome::Closed, b);
-        syncFlagsLocked();
-        finishIfDrainedLocked(b);
-    }
-    finish(b);
-    return true;
+    return close(std::exception_ptr());
 }
 
-QFuture<void> ChannelBase::join() const {
-    QList<QFutureInterface<void>> canceled;
-    QFuture<void> result;
-    {
-        detail::Locker locker(m_lock);
-        if (isFinishedLocked() || m_shutDown)
-            return QtFuture::makeReadyFuture();
-        if (m_joiners.size() >= 32 && m_joiners.size() == m_joiners.capacity()) {
-            // About to grow: drop the joins whose futures were canceled first.
-            const auto isCanceled = [](const QFutureInterface<void> &f) { return f.isCanceled(); };
-            std::copy_if(m_joiners.cbegin(), m_joiners.cend(), std::back_inserter(canceled),
-                         isCanceled);
-            m_joiners.removeIf(isCanceled);
-        }
-        QFutureInterface<void> joiner = detail::startedPromise<void>();
-        result = joiner.future();
-        m_joiners.append(std::move(joiner));
+bool ChannelBase::close(std::exception_ptr reason) {
+    Q_D(ChannelBase);
+    Deferred deferred;
+    Flusher flusher(this, deferred);
+    return d->close(std::move(reason), deferred);
+}
+
+std::exception_ptr ChannelBase::closeReason() const {
+    Q_D(const ChannelBase);
+    if (!isClosed())
+        return {};
+    detail::Locker locker(d->lock);
+    return d->closeReason;
+}
+
+qsizetype ChannelBase::clear() {
+    Q_D(ChannelBase);
+    Deferred deferred;
+    Flusher flusher(this, deferred);
+    return d->clear(deferred);
+}
+
+namespace {
+// A join() future, in the channel's joiners' line until the channel is finished.
+struct JoinWaiter final : detail::FutureWaiter {
+    explicit JoinWaiter(detail::Anchor *a)
+        : FutureWaiter(Side::Join, a)
+        , promise(detail::startedPromise<void>()) {
+        watch(promise);
     }
-    for (auto &f : canceled)
-        f.reportFinished();
-    return result;
+    ~JoinWaiter() override { unwatch(promise); }
+    bool accept(void *) override { return false; }
+    bool isWithdrawn() const override { return promise.isCanceled(); }
+    void complete(const detail::Completion &c) override {
+        if (outcome == Outcome::Done && c.reason)
+            promise.reportException(c.reason);
+        else if (outcome != Outcome::Done)
+            promise.cancel();
+        promise.reportFinished();
+        delete this;
+    }
+    QFutureInterface<void> promise;
+};
+} // namespace
+
+QFuture<void> ChannelBase::join() const {
+    auto *self = const_cast<ChannelBase *>(this);
+    ChannelBasePrivate *const d = self->d_func();
+    if (isFinished()) {
+        detail::Locker locker(d->lock);
+        if (d->closeReason && !d->isShutDown())
+            return QtFuture::makeExceptionalFuture<void>(d->closeReason);
+        return QtFuture::makeReadyFuture();
+    }
+    auto *w = new JoinWaiter(d->anchor);
+    QFuture<void> future = w->promise.future();
+    Deferred deferred;
+    Flusher flusher(self, deferred);
+    if (d->enqueue(w, deferred) != Queued::Waiting) {
+        detail::Completion completion;
+        completion.reason = closeReason();
+        w->complete(completion);
+    }
+    return future;
 }
 
 bool ChannelBase::isFull() const {
+    Q_D(const ChannelBase);
     if (m_capacity == Unbounded)
         return false;
     if (m_capacity > 0)
         return size() >= m_capacity;
-    // Rendezvous: full unless a get is waiting.
-    Batch b;
-    bool full;
-    {
-        detail::Locker locker(m_lock);
-        full = const_cast<ChannelBase *>(this)->firstGetterLocked(b) == nullptr;
-    }
-    settle(b); // canceled gets found on the way; nothing else, and no signal
-    return full;
+    // Rendezvous: full unless a get is waiting. Withdrawn gets found first are not room, and
+    // go (their futures finish).
+    Deferred deferred;
+    Flusher flusher(const_cast<ChannelBase *>(this), deferred);
+    detail::Locker locker(d->lock);
+    return const_cast<ChannelBasePrivate *>(d)->firstLiveGetterLocked(deferred) == nullptr;
+}
+
+qint64 ChannelBase::droppedCount() const noexcept {
+    Q_D(const ChannelBase);
+    const qint64 n = d->dropped.load(std::memory_order_relaxed);
+    const_cast<ChannelBasePrivate *>(d)->droppedArmed.store(true, std::memory_order_relaxed);
+    return n;
 }
 
 qsizetype ChannelBase::pendingPuts() const {
-    detail::Locker locker(m_lock);
-    return m_putters.count();
+    Q_D(const ChannelBase);
+    detail::Locker locker(d->lock);
+    return d->putters.count();
 }
 
 qsizetype ChannelBase::pendingGets() const {
-    detail::Locker locker(m_lock);
-    return m_getters.count();
+    Q_D(const ChannelBase);
+    detail::Locker locker(d->lock);
+    return d->getters.count();
 }
 
-// --- waiting ---------------------------------------------------------------------------------
+// --- the untyped core, for Channel<T>
+// --------------------------------------------------------------
 
-ChannelBase::Waiter *ChannelBase::firstLiveLocked(detail::WaiterList &list, Batch &b) {
-    while (Waiter *w = list.first()) {
-        if (!w->isCanceled())
-            return w;
-        list.remove(w);
-        b.settle(w, Outcome::Canceled);
-    }
-    return nullptr;
+PutResult ChannelBase::putSlow(void *item, Deferred &d) {
+    return d_func()->put(item, d);
 }
 
-// Unlinks canceled futures from anywhere in the list. Called when the list has doubled since
-// the last sweep, so a loop that creates and cancels gets without any put never grows it.
-void ChannelBase::sweepLocked(detail::WaiterList &list, Batch &b) {
-    for (Waiter *w = list.first(); w;) {
-        Waiter *next = w->next;
-        if (w->isCanceled()) {
-            list.remove(w);
-            b.settle(w, Outcome::Canceled);
-        }
-        w = next;
-    }
-    list.swept();
+bool ChannelBase::takeSlow(Waiter &target, Deferred &d) {
+    return d_func()->take(target, d);
 }
 
-void ChannelBase::addGetterLocked(Waiter *w, Batch &b) {
-    if (m_getters.needsSweep())
-        sweepLocked(m_getters, b);
-    m_getters.append(w);
-    armItem(); // this get found nothing
-    if (m_capacity == 0)
-        spaceMade(b); // rendezvous: a waiting get is room for one put
+detail::Queued ChannelBase::enqueue(Waiter *w, Deferred &d) {
+    return d_func()->enqueue(w, d);
 }
 
-void ChannelBase::addPutterLocked(Waiter *w, Batch &b) {
-    if (m_putters.needsSweep())
-        sweepLocked(m_putters, b);
-    m_putters.append(w);
-    armSpace(); // this put found no room
-    if (m_capacity == 0)
-        itemArrived(b); // rendezvous: a waiting put is an item to take
+Waiter::Outcome ChannelBase::block(Waiter &w, detail::Parker &parker, QDeadlineTimer deadline,
+                                   Deferred &d) {
+    return d_func()->block(w, parker, deadline, d);
 }
 
-void ChannelBase::announceGetsWaitingLocked() noexcept {
-    if (!(m_flags.load(std::memory_order_relaxed) & GetsWaiting)) {
-        m_flags.fetch_or(GetsWaiting, std::memory_order_seq_cst);
-        m_head.fetch_or(WaitBit, std::memory_order_seq_cst);
-    }
+qsizetype ChannelBase::takeManySlow(Waiter &target, Deferred &d) {
+    d_func()->take(target, d);
+    return target.takenCount();
 }
 
-void ChannelBase::announceBacklogLocked() noexcept {
-    if (!(m_flags.load(std::memory_order_relaxed) & Backlog)) {
-        m_flags.fetch_or(Backlog, std::memory_order_seq_cst);
-        m_tail.fetch_or(WaitBit, std::memory_order_seq_cst);
-    }
+qsizetype ChannelBase::putManySlow(std::byte *first, qsizetype count, qsizetype &accepted,
+                                   Deferred &d) {
+    return d_func()->putMany(first, count, accepted, d);
 }
 
-void ChannelBase::syncFlagsLocked() noexcept {
-    const quint32 flags = m_flags.load(std::memory_order_relaxed);
-    if ((flags & GetsWaiting) && m_getters.isEmpty()) {
-        m_head.fetch_and(~WaitBit, std::memory_order_seq_cst);
-        m_flags.fetch_and(~quint32(GetsWaiting), std::memory_order_seq_cst);
-    }
-    if ((flags & Backlog) && !hasBacklogLocked()) {
-        m_tail.fetch_and(~WaitBit, std::memory_order_seq_cst);
-        m_flags.fetch_and(~quint32(Backlog), std::memory_order_seq_cst);
-    }
+void ChannelBase::afterFastPut(Deferred &d) {
+    d_func()->afterFastPut(d);
 }
 
-void ChannelBase::finishIfDrainedLocked(Batch &b) {
-    if (isClosedLocked() && !isFinishedLocked() && ringCount() == 0 &&
-        m_overflowCount.load(std::memory_order_relaxed) == 0)
-        finishLocked(b);
+void ChannelBase::afterFastTake(Deferred &d) {
+    d_func()->afterFastTake(d);
 }
 
-void ChannelBase::failAllLocked(detail::WaiterList &list, Outcome outcome, Batch &b) {
-    while (Waiter *w = list.first()) {
-        list.remove(w);
-        b.settle(w, w->isCanceled() ? Outcome::Canceled : outcome);
-    }
+void ChannelBase::snapshotInto(void (*append)(void *list, const void *item), void *list) const {
+    Q_D(const ChannelBase);
+    auto *dd = const_cast<ChannelBasePrivate *>(d);
+    detail::Locker locker(d->lock);
+    // Hold the ring still: while both ends are held, no fast operation claims a slot. Restored
+    // on every exit, also when an item's copy throws.
+    const quint32 before = m_ring.flags();
+    dd->ring.holdHeadLocked();
+    dd->ring.raiseLocked(detail::Ring::Backlog);
+    const auto restore = qScopeGuard(
+        [&] { dd->ring.lowerLocked(~before & (detail::Ring::HeadHeld | detail::Ring::Backlog)); });
+    for (qsizetype i = 0; i < d->front.size(); ++i)
+        append(list, d->front.at(i));
+    m_ring.forEachLocked(m_ring.cells(), [&](void *item) { append(list, item); });
+    for (qsizetype i = 0; i < d->behind.size(); ++i)
+        append(list, d->behind.at(i));
 }
 
-void ChannelBase::finishLocked(Batch &b) {
-    m_finished.store(true, std::memory_order_release);
-    b.events |= Batch::Finished;
-    b.joiners.swap(m_joiners);
+void ChannelBase::setUndeliveredHandler(detail::UndeliveredHandler handler) {
+    Q_D(ChannelBase);
+    auto shared =
+        handler ? std::make_shared<const detail::UndeliveredHandler>(std::move(handler)) : nullptr;
+    detail::Locker locker(d->lock);
+    d->handler.swap(shared); // the old one goes after unlocking
 }
 
-ChannelBase::Outcome ChannelBase::block(Waiter &w, bool isGetter, QDeadlineTimer deadline) {
-    if (!w.parker->park(deadline, isGetter ? &m_getSpin : &m_putSpin)) {
-        detail::Locker locker(m_lock);
-        if (w.outcome == Outcome::Pending) {
-            (isGetter ? m_getters : m_putters).remove(&w);
-            syncFlagsLocked();
-            locker.unlock();
-            m_blocked.fetch_sub(1, std::memory_order_release);
-            return Outcome::Pending;
-        }
-        // Served while the deadline passed: its unpark is on the way.
-        locker.unlock();
-        w.parker->park();
-    }
-    const Outcome outcome = w.outcome;
-    // The last access to the channel: the destructor may proceed once the count is zero.
-    m_blocked.fetch_sub(1, std::memory_order_release);
-    return outcome;
+detail::Anchor *ChannelBase::anchor() const noexcept {
+    return d_func()->anchor;
 }
 
 // --- after unlocking -------------------------------------------------------------------------
 
-void ChannelBase::wakeBlocked(Batch &b) noexcept {
-    // Blocked threads first: unparking runs no user code. Futures are relinked for settle().
-    Waiter *futures = nullptr;
-    Waiter **tail = &futures;
-    for (Waiter *w = b.first; w;) {
-        Waiter *next = w->next; // read first: an unparked waiter may be gone at once
-        if (w->parker) {
-            w->parker->unpark();
-        } else {
-            *tail = w;
-            tail = &w->next;
-        }
-        w = next;
-    }
-    *tail = nullptr;
-    b.first = futures;
-    b.last = nullptr;
-}
-
-void ChannelBase::settle(Batch &b) {
-    wakeBlocked(b);
-    for (Waiter *w = b.first; w;) {
-        Waiter *next = w->next;
-        QFutureInterface<void> future(*w->future); // shares the promise's state
-        if (w->outcome == Outcome::Closed)
-            future.reportException(detail::closedError());
-        else if (w->outcome == Outcome::Failed)
-            future.reportException(w->error);
-        future.reportFinished(); // runs the continuations, with no lock held
-        delete w;                // a failed or canceled put's item goes with it
-        w = next;
-    }
-    b.first = nullptr;
-    if (b.joiners.isEmpty())
-        return;
-    for (QFutureInterface<void> &joiner : b.joiners) { // detaches, so only when non-empty
-        if (b.cancelJoiners)
-            joiner.reportCanceled();
-        joiner.reportFinished();
-    }
-    b.joiners.clear();
-}
-
-void ChannelBase::emitEvents(quint8 events) {
-    events &= m_listened.load(std::memory_order_relaxed);
-    if (events & Batch::SizeChanged) {
-        const qsizetype n = size();
-        if (m_reportedSize.exchange(n, std::memory_order_relaxed) != n)
-            Q_EMIT sizeChanged(n);
-    }
-    if (events & Batch::ItemAvailable)
-        Q_EMIT itemAvailable();
-    if (events & Batch::SpaceAvailable)
-        Q_EMIT spaceAvailable();
-    if (events & Batch::Closed)
-        Q_EMIT closed();
-    if (events & Batch::Finished)
-        Q_EMIT finished();
-}
-
-void ChannelBase::finishSlow(Batch &b) {
-    settle(b);
-    if (const quint8 events = std::exchange(b.events, 0))
+void ChannelBase::flushSlow(Deferred &d) {
+    d.wake();
+    d.complete();
+    if (const quint8 events = std::exchange(d.events, 0))
         emitEvents(events);
 }
 
-// --- destruction -----------------------------------------------------------------------------
-
-void ChannelBase::shutdownLocked(Batch &b) {
-    if (m_shutDown.load(std::memory_order_relaxed))
-        return;
-    m_shutDown.store(true, std::memory_order_release);
-    m_closed.store(true, std::memory_order_release);
-    m_flags.fetch_or(ClosedFlag, std::memory_order_seq_cst);
-    m_tail.fetch_or(ClosedBit, std::memory_order_seq_cst);
-    failAllLocked(m_putters, Outcome::Closed, b);
-    failAllLocked(m_getters, Outcome::Closed, b);
-    m_finished.store(true, std::memory_order_release);
-    b.joiners.swap(m_joiners);
-    b.cancelJoiners = true;
-    b.runners.swap(m_runners);
+void ChannelBase::emitEvents(quint8 events) {
+    Q_D(ChannelBase);
+    events &= m_listened.load(std::memory_order_relaxed);
+    if (events & Deferred::SizeChanged) {
+        const qsizetype n = size();
+        if (d->reportedSize.exchange(n, std::memory_order_relaxed) != n)
+            Q_EMIT sizeChanged(n);
+    }
+    if (events & Deferred::ItemAvailable)
+        Q_EMIT itemAvailable();
+    if (events & Deferred::SpaceAvailable)
+        Q_EMIT spaceAvailable();
+    if (events & Deferred::Dropped)
+        Q_EMIT droppedChanged(d->dropped.load(std::memory_order_relaxed));
+    if (events & Deferred::Closed)
+        Q_EMIT closed();
+    if (events & Deferred::Finished)
+        Q_EMIT finished();
 }
 
-void ChannelBase::completeShutdown(Batch &b) {
-    settle(b); // no signals: the object is going away
-    for (const auto &runner : std::as_const(b.runners))
-        runner->channelDestroyed();
-    b.runners.clear();
-    // Threads woken from putBlocking()/getBlocking() still have to leave block().
-    while (m_blocked.load(std::memory_order_acquire) != 0)
-        QThread::yieldCurrentThread();
-}
-
-// The Batch::Event bit of one of our signals, 0 for any other; `index` gets its slot in
-// m_listeners.
+// The Deferred::Event bit of one of our signals, 0 for any other; `index` gets its slot in
+// ChannelBasePrivate::listeners.
 static quint8 eventOf(const QMetaMethod &signal, int *index) {
     static const QMetaMethod ours[] = {
         QMetaMethod::fromSignal(&ChannelBase::sizeChanged),
@@ -348,59 +403,49 @@ static quint8 eventOf(const QMetaMethod &signal, int *index) {
         QMetaMethod::fromSignal(&ChannelBase::spaceAvailable),
         QMetaMethod::fromSignal(&ChannelBase::closed),
         QMetaMethod::fromSignal(&ChannelBase::finished),
+        QMetaMethod::fromSignal(&ChannelBase::droppedChanged),
     };
-    for (int i = 0; i < 5; ++i) {
+    for (int i = 0; i < 6; ++i) {
         if (signal == ours[i]) {
             *index = i;
-            return quint8(1u << i); // the order of Batch::Event
+            return quint8(1u << i); // the order of Deferred::Event
         }
     }
     return 0;
 }
-static_assert(detail::Batch::SizeChanged == 1 && detail::Batch::ItemAvailable == 2 &&
-              detail::Batch::SpaceAvailable == 4 && detail::Batch::Closed == 8 &&
-              detail::Batch::Finished == 16);
+static_assert(Deferred::SizeChanged == 1 && Deferred::ItemAvailable == 2 &&
+              Deferred::SpaceAvailable == 4 && Deferred::Closed == 8 && Deferred::Finished == 16 &&
+              Deferred::Dropped == 32);
 
 // May run in any thread, possibly with a Qt-internal lock held: only atomics here.
 void ChannelBase::connectNotify(const QMetaMethod &signal) {
+    Q_D(ChannelBase);
     int i;
     if (const quint8 bit = eventOf(signal, &i)) {
-        m_listeners[i].fetch_add(1);
+        // A new receiver of sizeChanged() compares with the size it can see now: changes made
+        // while nobody listened were never reported.
+        if (bit == Deferred::SizeChanged && d->listeners[i].load() == 0)
+            d->reportedSize.store(size(), std::memory_order_relaxed);
+        d->listeners[i].fetch_add(1);
         m_listened.fetch_or(bit);
     }
 }
 
 void ChannelBase::disconnectNotify(const QMetaMethod &signal) {
+    Q_D(ChannelBase);
     if (!signal.isValid()) {
         // disconnect() of everything: which of our signals lost receivers is unknown.
-        m_listenersUnknown.store(true);
+        d->listenersUnknown.store(true);
         m_listened.store(0xff);
         return;
     }
     int i;
     const quint8 bit = eventOf(signal, &i);
-    if (!bit || m_listeners[i].fetch_sub(1) != 1 || m_listenersUnknown.load())
+    if (!bit || d->listeners[i].fetch_sub(1) != 1 || d->listenersUnknown.load())
         return;
     m_listened.fetch_and(quint8(~bit));
-    if (m_listeners[i].load() > 0) // a receiver connected meanwhile
+    if (d->listeners[i].load() > 0) // a receiver connected meanwhile
         m_listened.fetch_or(bit);
-}
-
-void ChannelBase::addRunner(std::shared_ptr<detail::ForEachRunner> runner) {
-    detail::Locker locker(m_lock);
-    m_runners.append(std::move(runner));
-}
-
-void ChannelBase::removeRunner(detail::ForEachRunner *runner) {
-    std::shared_ptr<detail::ForEachRunner> last; // destroyed after unlocking
-    detail::Locker locker(m_lock);
-    for (qsizetype i = 0; i < m_runners.size(); ++i) {
-        if (m_runners.at(i).get() == runner) {
-            last = std::move(m_runners[i]);
-            m_runners.removeAt(i);
-            break;
-        }
-    }
 }
 
 } // namespace QtChannel

@@ -1,7 +1,8 @@
 // Copyright (C) 2026 The QtChannel authors. SPDX-License-Identifier: MIT
 #include "QtChannel/detail/foreach.h"
 
-#include "QtChannel/channelbase.h"
+#include "QtChannel/detail/typed.h"
+#include "channelbase_p.h"
 
 #include <QtCore/QObject>
 
@@ -9,6 +10,7 @@ namespace QtChannel::detail {
 
 ForEachRunner::ForEachRunner(ChannelBase *channel, QObject *context)
     : m_channel(channel)
+    , m_core(ChannelBasePrivate::get(channel))
     , m_context(context)
     , m_promise(startedPromise<void>()) {}
 
@@ -20,10 +22,13 @@ QFuture<void> ForEachRunner::start(const std::shared_ptr<ForEachRunner> &runner)
     QFuture<void> future = runner->m_promise.future();
     if (channel->isFinished()) {
         runner->m_channel = nullptr;
+        runner->m_core = nullptr;
+        if (const std::exception_ptr reason = channel->closeReason())
+            runner->m_promise.reportException(reason);
         runner->m_promise.reportFinished();
         return future;
     }
-    channel->addRunner(runner);
+    runner->m_core->addRunner(runner);
     {
         std::unique_lock locker(runner->m_mutex);
         const auto wake = [runner] { runner->run(); };
@@ -62,14 +67,14 @@ void ForEachRunner::run() {
             end(End::Canceled);
             return;
         }
-        Batch b;
+        Deferred d;
         bool taken;
         try {
-            taken = take(m_channel, b);
+            taken = take(m_channel, d);
         } catch (...) {
             // Moving the item out threw; it is still in the channel. Nothing may escape into
             // the event loop: the loop fails with the exception instead.
-            finishBatchLocked(b);
+            flushLocked(d);
             if (!m_channel)
                 return;
             stopLocked();
@@ -80,24 +85,28 @@ void ForEachRunner::run() {
         // Blocked producers go on at once; the rest (future continuations, signals) waits
         // until the callback has the item, so no user code can destroy the context between
         // the take and the call.
-        ChannelBase::wakeBlocked(b);
+        d.wake();
         if (!taken) {
-            finishBatchLocked(b);
+            flushLocked(d);
             if (!m_channel || !m_channel->isFinished())
                 return; // empty: itemAvailable() is armed again and will wake us
             // A channel being destroyed reads as finished too; its destructor is about to
             // cancel us (channelDestroyed()), and returns only once it has.
-            if (m_channel->m_shutDown.load(std::memory_order_acquire))
+            if (m_core->isShutDown())
                 return;
+            const std::exception_ptr reason = m_channel->closeReason();
             stopLocked();
             locker.unlock();
-            end(End::Finished);
+            if (reason)
+                end(End::Failed, reason);
+            else
+                end(End::Finished);
             return;
         }
         try {
             call();
         } catch (...) {
-            finishBatchLocked(b);
+            flushLocked(d);
             if (!m_channel)
                 return;
             stopLocked();
@@ -105,7 +114,7 @@ void ForEachRunner::run() {
             end(End::Failed, std::current_exception());
             return;
         }
-        finishBatchLocked(b);
+        flushLocked(d);
         if (m_detaching.load(std::memory_order_relaxed))
             break; // let the channel's destructor in
     }
@@ -114,19 +123,22 @@ void ForEachRunner::run() {
         schedule();
 }
 
-void ForEachRunner::finishBatchLocked(Batch &b) {
-    if (m_channel)
-        m_channel->finish(b);
-    else
-        ChannelBase::settle(b);
+void ForEachRunner::flushLocked(Deferred &d) {
+    if (m_core) {
+        m_core->flush(d);
+    } else {
+        d.wake();
+        d.complete();
+    }
 }
 
 void ForEachRunner::stopLocked() {
-    ChannelBase *channel = std::exchange(m_channel, nullptr);
+    ChannelBasePrivate *core = std::exchange(m_core, nullptr);
+    m_channel = nullptr;
     QObject::disconnect(m_onItem);
     QObject::disconnect(m_onFinished);
     QObject::disconnect(m_onContextDestroyed);
-    channel->removeRunner(this);
+    core->removeRunner(this);
 }
 
 void ForEachRunner::end(End how, std::exception_ptr error) {
@@ -155,6 +167,7 @@ void ForEachRunner::channelDestroyed() {
             return;
         // The channel's own connections go with it; its runner list is already empty.
         m_channel = nullptr;
+        m_core = nullptr;
         QObject::disconnect(m_onContextDestroyed);
     }
     end(End::Canceled);

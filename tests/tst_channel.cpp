@@ -13,6 +13,7 @@
 #include <QtTest/QTest>
 
 #include <stdexcept>
+#include <thread>
 #include <type_traits>
 
 using namespace QtChannel;
@@ -106,6 +107,8 @@ private Q_SLOTS:
     void canceledPutIsNeverEnqueued();
     void canceledWaitersAreSwept();
     void canceledJoinIsDropped();
+    void canceledFuturesFinishWithoutAnotherOperation();
+    void cancelFromAnotherThreadEndsAWait();
 
     // signals
     void itemAvailableIsCoalesced();
@@ -463,6 +466,7 @@ void tst_Channel::rendezvousTryGetTakesFromAWaitingPut() {
 }
 
 void tst_Channel::rendezvousIsFullUnlessAGetWaits() {
+    const TestUtil::LazyCancellation lazy; // the channel finishes them when it looks
     Channel<int> ch(0);
     QVERIFY(ch.isFull());
     QFuture<int> g = ch.get();
@@ -594,6 +598,7 @@ void tst_Channel::closedAndFinishedEmittedOnce() {
 }
 
 void tst_Channel::joinManyAndLate() {
+    const TestUtil::LazyCancellation lazy; // the channel finishes them when it looks
     Channel<int> ch;
     QList<QFuture<void>> joins;
     for (int i = 0; i < 100; ++i)
@@ -610,6 +615,7 @@ void tst_Channel::joinManyAndLate() {
 // --- cancellation ---------------------------------------------------------------------------
 
 void tst_Channel::canceledGetNeverSwallowsAnItem() {
+    const TestUtil::LazyCancellation lazy; // the channel finishes them when it looks
     Channel<int> ch;
     QFuture<int> g1 = ch.get();
     QFuture<int> g2 = ch.get();
@@ -626,6 +632,7 @@ void tst_Channel::canceledGetNeverSwallowsAnItem() {
 }
 
 void tst_Channel::canceledGetIsFinishedWhenNoticed() {
+    const TestUtil::LazyCancellation lazy; // the channel finishes them when it looks
     Channel<int> ch;
     QFuture<int> g = ch.get();
     bool canceledHandlerRan = false;
@@ -655,6 +662,7 @@ void tst_Channel::cancelAfterHandOverKeepsTheItem() {
 }
 
 void tst_Channel::canceledPutIsNeverEnqueued() {
+    const TestUtil::LazyCancellation lazy; // the channel finishes them when it looks
     Channel<Counted> ch(1);
     QCOMPARE(ch.tryPut(Counted(1)), PutResult::Ok);
     QFuture<void> p2 = ch.put(Counted(2));
@@ -669,6 +677,7 @@ void tst_Channel::canceledPutIsNeverEnqueued() {
 }
 
 void tst_Channel::canceledWaitersAreSwept() {
+    const TestUtil::LazyCancellation lazy; // the channel finishes them when it looks
     Channel<int> ch;
     QList<QFuture<int>> canceled;
     for (int i = 0; i < 10000; ++i) {
@@ -687,7 +696,64 @@ void tst_Channel::canceledWaitersAreSwept() {
     QCOMPARE(ch.pendingGets(), 0);
 }
 
+// A canceled pending future finishes at once (its onCanceled handlers run, waitForFinished()
+// returns), although nothing happens on the channel afterwards: before, it finished only when
+// the channel next looked at its line, and never on an idle channel.
+void tst_Channel::canceledFuturesFinishWithoutAnotherOperation() {
+    if (!detail::CancelWatch::isAvailable())
+        QSKIP("built without Qt's private headers (qt6-base-private-dev): lazy cancellation");
+    Channel<Counted> ch(1);
+    std::atomic<int> undelivered{0};
+    ch.setUndeliveredHandler([&](Counted &&) { undelivered.fetch_add(1); });
+    QCOMPARE(ch.tryPut(Counted(1)), PutResult::Ok);
+    Channel<Counted> empty;
+    QFuture<Counted> get = empty.get();
+    QFuture<QList<Counted>> many = empty.getMany(4);
+    QFuture<void> put = ch.put(Counted(2));
+    QFuture<void> join = empty.join();
+    std::atomic<int> handlers{0};
+    auto getDone = get.onCanceled([&] {
+        handlers.fetch_add(1);
+        return Counted(-1);
+    });
+    auto putDone = put.onCanceled([&] { handlers.fetch_add(1); });
+    get.cancel();
+    many.cancel();
+    put.cancel();
+    join.cancel();
+    // No channel operation from here on.
+    QVERIFY(QTest::qWaitFor([&] {
+        return get.isFinished() && many.isFinished() && put.isFinished() && join.isFinished() &&
+               handlers.load() == 2;
+    }));
+    get.waitForFinished();
+    put.waitForFinished();
+    QCOMPARE(undelivered.load(), 1); // the withdrawn put's item went to the handler
+    QCOMPARE(ch.pendingPuts(), 0);
+    QCOMPARE(empty.pendingGets(), 0);
+    QCOMPARE(ch.tryGet()->value(), 1); // and only that one: the buffered item is still there
+}
+
+// The same across threads: a thread waits for a get that another thread cancels.
+void tst_Channel::cancelFromAnotherThreadEndsAWait() {
+    if (!detail::CancelWatch::isAvailable())
+        QSKIP("built without Qt's private headers (qt6-base-private-dev): lazy cancellation");
+    Channel<int> ch;
+    for (int round = 0; round < 200; ++round) {
+        QFuture<int> get = ch.get();
+        std::thread canceler([get]() mutable { get.cancel(); });
+        get.waitForFinished(); // returns only because the channel finished the canceled future
+        canceler.join();
+        QVERIFY(get.isCanceled());
+        QCOMPARE(get.resultCount(), 0);
+    }
+    QVERIFY(ch.pendingGets() <= 1); // swept, not piled up
+    QCOMPARE(ch.tryPut(7), PutResult::Ok);
+    QCOMPARE(ch.tryGet(), 7); // no canceled get swallowed it
+}
+
 void tst_Channel::canceledJoinIsDropped() {
+    const TestUtil::LazyCancellation lazy; // the channel finishes them when it looks
     Channel<int> ch;
     for (int i = 0; i < 1000; ++i) {
         QFuture<void> j = ch.join();

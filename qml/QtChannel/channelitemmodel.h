@@ -8,14 +8,14 @@
 #include <QtCore/QVariant>
 #include <QtQml/qqmlregistration.h>
 
+#include <functional>
+
 /*!
  * \file channelitemmodel.h
  * \brief ChannelItemModel, the `items` of a QML Channel. Include <QtChannel/QmlChannel>.
  */
 
 namespace QtChannel {
-
-class QmlChannel;
 
 /*!
  * \brief The buffered items of a QmlChannel, oldest first, as a list model for a ListView or
@@ -40,7 +40,11 @@ class QTCHANNELQML_EXPORT ChannelItemModel : public QAbstractListModel {
 public:
     enum Role { ValueRole = Qt::UserRole + 1 };
 
-    explicit ChannelItemModel(QmlChannel *channel);
+    /*!
+     * A model of the items `source` returns (a channel's buffered items, oldest first), owned
+     * by `parent`. QmlChannel makes one for its `items` property.
+     */
+    ChannelItemModel(std::function<QList<QVariant>()> source, QObject *parent);
 
     int rowCount(const QModelIndex &parent = QModelIndex()) const override;
     QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
@@ -52,19 +56,22 @@ public:
     //! The item at `row`, or `undefined` outside the rows.
     Q_INVOKABLE QVariant get(int row) const;
 
+    /*!
+     * Brings the rows in line with the source now. `takenHint` is how many items were seen
+     * taken since the last refresh: the expected number of rows leaving at the front when
+     * items repeat. QmlChannel calls it at most once a frame.
+     */
+    void refresh(qint64 takenHint);
+
 Q_SIGNALS:
     void countChanged();
     void limitChanged();
 
 private:
-    friend class QmlChannel;
-    // Brings the rows in line with `buffer` (the channel's items, oldest first). `takenHint`
-    // is how many items the QmlChannel saw taken since the last sync: the expected number of
-    // rows leaving at the front when items repeat.
     void sync(QList<QVariant> buffer, qint64 takenHint);
     void reset(QList<QVariant> buffer);
 
-    QmlChannel *m_channel;
+    const std::function<QList<QVariant>()> m_source;
     QList<QVariant> m_rows;
     int m_limit = -1;
 };

@@ -79,10 +79,13 @@ class QTCHANNELQML_EXPORT QmlChannel : public QObject {
     Q_PROPERTY(bool closed READ isClosed NOTIFY closedChanged)
     //! Closed and drained: no item will ever come out again.
     Q_PROPERTY(bool finished READ isFinished NOTIFY finishedChanged)
-    //! Items accepted by puts made through this object (QML, putBlocking()).
-    Q_PROPERTY(qint64 itemsPut READ itemsPut NOTIFY itemsPutChanged)
-    //! Items taken by gets made through this object (QML, getBlocking()).
-    Q_PROPERTY(qint64 itemsTaken READ itemsTaken NOTIFY itemsTakenChanged)
+    /*!
+     * Items accepted by puts made through this object (QML, putBlocking()); not the puts C++
+     * makes on the channel directly. A JavaScript number: exact up to 2^53.
+     */
+    Q_PROPERTY(double itemsPutHere READ itemsPutHere NOTIFY itemsPutHereChanged)
+    //! Items taken by gets made through this object (QML, getBlocking()), as itemsPutHere.
+    Q_PROPERTY(double itemsTakenHere READ itemsTakenHere NOTIFY itemsTakenHereChanged)
     //! Puts waiting for room, from every side (QML callbacks and C++ threads).
     Q_PROPERTY(int pendingPuts READ pendingPuts NOTIFY pendingPutsChanged)
     //! Gets waiting for an item, from every side.
@@ -118,8 +121,8 @@ public:
     bool isFull() const;
     bool isClosed() const;
     bool isFinished() const;
-    qint64 itemsPut() const;
-    qint64 itemsTaken() const;
+    double itemsPutHere() const;
+    double itemsTakenHere() const;
     int pendingPuts() const;
     int pendingGets() const;
     ChannelItemModel *items() const;
@@ -156,14 +159,15 @@ public:
     //! \{
     /*!
      * The channel, created now with the current capacity if it was not yet (that counts as
-     * first use). Puts and gets made on it directly are not counted in itemsPut/itemsTaken.
+     * first use). Puts and gets made on it directly are not counted in itemsPutHere and
+     * itemsTakenHere.
      */
     std::shared_ptr<Channel<QVariant>> channel();
 
-    //! Channel<QVariant>::putBlocking(), counted in itemsPut. For worker threads.
+    //! Channel<QVariant>::putBlocking(), counted in itemsPutHere. For worker threads.
     PutResult putBlocking(QVariant item,
                           QDeadlineTimer deadline = QDeadlineTimer(QDeadlineTimer::Forever));
-    //! Channel<QVariant>::getBlocking(), counted in itemsTaken. For worker threads.
+    //! Channel<QVariant>::getBlocking(), counted in itemsTakenHere. For worker threads.
     std::optional<QVariant>
     getBlocking(QDeadlineTimer deadline = QDeadlineTimer(QDeadlineTimer::Forever));
     //! \}
@@ -175,8 +179,8 @@ Q_SIGNALS:
     void fullChanged();
     void closedChanged();
     void finishedChanged();
-    void itemsPutChanged();
-    void itemsTakenChanged();
+    void itemsPutHereChanged();
+    void itemsTakenHereChanged();
     void pendingPutsChanged();
     void pendingGetsChanged();
 
@@ -190,7 +194,6 @@ Q_SIGNALS:
     void finished();
 
 private:
-    friend class ChannelItemModel;
     friend struct detail::QmlRelay;
 
     struct Shown {

@@ -2,17 +2,15 @@
 #pragma once
 
 #include <QtChannel/channelbase.h>
+#include <QtChannel/detail/awaiters.h>
 #include <QtChannel/detail/foreach.h>
-#include <QtChannel/detail/ringbuffer.h>
+#include <QtChannel/detail/typed.h>
 
 #include <QtCore/QDeadlineTimer>
 #include <QtCore/QFuture>
 #include <QtCore/QList>
-#include <QtCore/QMutexLocker>
 #include <QtCore/QScopeGuard>
 
-#include <algorithm>
-#include <cstddef>
 #include <functional>
 #include <memory>
 #include <new>
@@ -34,22 +32,26 @@ namespace QtChannel {
  *
  * A channel is *closed* by close(), after which it accepts nothing; once closed and drained
  * it is *finished*, for ever, so join() means "all the work that could ever appear here is
- * done". Items can be put and taken in three styles, which mix freely on one channel:
+ * done". Items can be put and taken in several styles, which mix freely on one channel:
  *
  * | style                     | put           | get           | when it has to wait       |
  * |---------------------------|---------------|---------------|---------------------------|
- * | futures                   | put()         | get()         | returns a pending QFuture |
  * | non-waiting               | tryPut()      | tryGet()      | Full / `std::nullopt`     |
  * | blocking (worker threads) | putBlocking() | getBlocking() | blocks, with a deadline   |
+ * | futures                   | put()         | get()         | returns a pending QFuture |
+ * | batches                   | tryPutMany()  | tryGetMany(), getMany(), getManyBlocking() | as
+ * above |
  *
  * and an event-loop consumer, forEach(), that calls a function for every item in a QObject's
  * thread until the channel is finished.
  *
  * **Guarantees.** FIFO: items come out in the order their puts were accepted, and pending puts
  * and gets of every style are served first come, first served. Exactly once: every accepted
- * item is taken exactly once or is still in the channel. Every member is thread-safe, and no
- * lock is held while user code (slots, continuations, callbacks) runs, so such code may call
- * back into the channel.
+ * item is taken exactly once, or is handed to the undelivered handler exactly once, or is still
+ * in the channel. Every member is thread-safe, and no lock is held while callbacks, slots,
+ * continuations or the undelivered handler run, so they may call back into the channel.
+ * (Item constructors and destructors, which should not call into the channel, may run under
+ * the lock: moving an item into a waiting get's future, and copying in snapshot().)
  *
  * **Cost.** put and get are O(1). When nobody has to wait, a put and a get meet in a lock-free
  * ring and never take the channel's lock; tryPut(), tryGet() and blocking calls that do not
@@ -63,7 +65,7 @@ namespace QtChannel {
  * operation that owns the item fails: the caller of put/tryPut/putBlocking, or, for an item
  * waiting in a pending put, that put. Nothing else changes and no item is lost.
  *
- * Examples: examples/01-pipeline/main.cpp, examples/02-futures/main.cpp.
+ * Examples: examples/01-pipeline/main.cpp, examples/03-signals/main.cpp.
  *
  * \tparam T the item type.
  */
@@ -72,16 +74,13 @@ template <typename T> class Channel : public ChannelBase {
     static_assert(!std::is_reference_v<T>, "QtChannel::Channel<T>: T must not be a reference");
     static_assert(!std::is_const_v<T>, "QtChannel::Channel<T>: T must not be const");
 
-    // Items move through the lock-free ring only if moving them cannot throw: a transfer that
-    // has claimed a slot cannot be undone.
-    static constexpr bool UsesRing =
-        std::is_nothrow_move_constructible_v<T> && std::is_nothrow_destructible_v<T>;
-    static constexpr qsizetype MaxRing = 1024;
-    static constexpr qsizetype ringSizeFor(qsizetype capacity) {
-        if (!UsesRing || capacity == 0 || capacity < Unbounded)
-            return 0;
-        return capacity == Unbounded ? MaxRing : std::min(capacity, MaxRing);
-    }
+    using Ops = detail::ItemOpsOf<T>;
+    using Step = detail::Ring::Step;
+    static constexpr bool ViaRing = Ops::ops.viaRing;
+    // Batches hand items over in a QList, which (in Qt 6.4) copies its items when it detaches
+    // and moves them by assignment: move-only items cannot be batched.
+    static constexpr bool BatchesWork =
+        std::is_copy_constructible_v<T> && std::is_move_assignable_v<T>;
 
 public:
     //! The item type.
@@ -94,22 +93,25 @@ public:
      * \throws std::invalid_argument for any other negative capacity.
      */
     explicit Channel(qsizetype capacity = Unbounded, QObject *parent = nullptr)
-        : ChannelBase(capacity, ringSizeFor(capacity), parent) {}
+        : ChannelBase(Ops::ops, capacity, Overflow::Wait, parent) {}
+
+    /*!
+     * A channel with an overflow policy: what a put does when the channel is full.
+     * Overflow::DropOldest evicts the oldest buffered item and accepts the put;
+     * Overflow::DropNewest completes the put (PutResult::Ok) and discards its item. Either way a
+     * put never waits, and the dropped item goes to the undelivered handler.
+     * `Channel<T>(1, Overflow::DropOldest)` is a conflated channel: the latest value wins.
+     * \throws std::invalid_argument for an invalid capacity, or a drop policy with a capacity
+     * below 1.
+     */
+    Channel(qsizetype capacity, Overflow overflow, QObject *parent = nullptr)
+        : ChannelBase(Ops::ops, capacity, overflow, parent) {}
 
     //! Closes the channel; see ChannelBase::~ChannelBase().
     ~Channel() override {
-        detail::RingBuffer<T> doomed;
-        Batch b;
-        {
-            detail::Locker locker(m_lock);
-            shutdownLocked(b);
-            doomed.swap(m_overflow);
-            setOverflowCountLocked(0);
-            destroyRingItemsLocked();
-        }
-        completeShutdown(b);
-        if (Cell *cells = static_cast<Cell *>(m_cells.load(std::memory_order_acquire)))
-            delete[] cells;
+        // While this is still a Channel<T>: forEach loops in other threads take through it
+        // until they are stopped.
+        destroyChannel();
     }
 
     Channel(const Channel &) = delete;
@@ -117,39 +119,36 @@ public:
 
     /*!
      * Puts `item`: ready at once when there is room (or a get is waiting for it), otherwise
-     * pending until there is. Fails with ChannelClosed when the channel is closed before the
-     * item is accepted; the item is then destroyed, never enqueued.
+     * pending until there is. Fails with ChannelClosed (or the close reason) when the channel
+     * is closed before the item is accepted; the item is then not in the channel (a put on a
+     * channel already closed destroys it; one that was waiting hands it to the undelivered
+     * handler).
      *
      * Canceling the pending future (QFuture::cancel()) withdraws the put: its item is never
-     * enqueued later. The channel finishes the canceled future when it next looks at its
-     * pending puts (see docs/guide.md, "Canceling").
+     * enqueued later.
      *
      * Thread-safe, never blocks. Allocates the future, and a waiter when it has to wait.
      */
     QFuture<void> put(T item) {
-        Batch b;
-        Finisher finisher(this, b);
-        if (pushFast(item, b) == Fast::Done)
+        Deferred d;
+        Flusher flusher(this, d);
+        if (pushFast(item, d) == Step::Ok)
             return QtFuture::makeReadyFuture();
-        detail::Locker locker(m_lock);
-        if (isClosedLocked())
-            return QtFuture::makeExceptionalFuture<void>(detail::closedError());
-        if (putLocked(item, b)) {
-            syncFlagsLocked();
-            locker.unlock();
+        switch (putSlow(&item, d)) {
+        case PutResult::Ok:
             return QtFuture::makeReadyFuture();
+        case PutResult::Closed:
+            return QtFuture::makeExceptionalFuture<void>(closedError());
+        case PutResult::Full:
+            break;
         }
-        auto *w = new detail::FuturePutWaiter<T>(std::move(item));
-        QFuture<void> pending = w->promise.future();
-        addPutterLocked(w, b);
-        syncFlagsLocked();
-        return pending;
+        return wait(std::make_unique<detail::FuturePut<T>>(anchor(), std::move(item)), d);
     }
 
     /*!
      * Takes the oldest item: ready at once when one is available, otherwise pending. Fails with
-     * ChannelClosed once the channel is closed and no item can reach this get (at once when the
-     * channel is already finished).
+     * ChannelClosed (or the close reason) once the channel is closed and no item can reach this
+     * get (at once when the channel is already finished).
      *
      * Canceling the pending future withdraws the get: it never swallows an item. If it was
      * canceled just after it was handed its item, it keeps the item, readable with
@@ -158,45 +157,26 @@ public:
      * Thread-safe, never blocks. Allocates the future, and a waiter when it has to wait.
      */
     QFuture<T> get() {
-        Batch b;
-        Finisher finisher(this, b);
-        if constexpr (UsesRing) {
+        Deferred d;
+        Flusher flusher(this, d);
+        if constexpr (ViaRing) {
             std::optional<T> item;
-            if (popFast(item, b) == Fast::Done)
-                return readyFuture(*item); // moving T cannot throw
+            if (popFast(item, d) == Step::Ok) {
+                QFutureInterface<T> promise = detail::startedPromise<T>();
+                promise.reportAndMoveResult(std::move(*item)); // moving T cannot throw
+                promise.reportFinished();
+                return promise.future();
+            }
         }
-        detail::Locker locker(m_lock);
-        // The item goes straight into the future's result store, which copies it if moving may
-        // throw: if that throws, the item is still in the channel (or fails its pending put).
-        std::optional<QFutureInterface<T>> ready;
-        const auto intoFuture = [&ready](T &source) {
-            QFutureInterface<T> promise = detail::startedPromise<T>();
-            promise.reportAndMoveResult(std::move(source));
-            ready.emplace(std::move(promise));
-        };
-        if (takeFirstInLineLocked(intoFuture, b)) {
-            syncFlagsLocked();
-            locker.unlock();
-            ready->reportFinished();
-            return ready->future();
-        }
-        if (isClosedLocked()) {
-            finishIfDrainedLocked(b);
-            syncFlagsLocked();
-            return QtFuture::makeExceptionalFuture<T>(detail::closedError());
-        }
-        auto *w = new detail::FutureGetWaiter<T>;
-        QFuture<T> pending = w->promise.future();
-        addGetterLocked(w, b);
-        syncFlagsLocked();
-        return pending;
+        return wait(std::make_unique<detail::FutureGet<T>>(anchor()), d);
     }
 
     /*!
      * Puts `item` if that needs no waiting. Returns PutResult::Closed if the channel is closed
      * (whether or not it is also full), PutResult::Full if there is no room (rendezvous: no get
-     * is waiting), PutResult::Ok otherwise. On Full and Closed `item` is untouched.
-     * Thread-safe, never blocks, allocates nothing once the buffer has grown.
+     * is waiting), PutResult::Ok otherwise (with a drop policy, always Ok unless closed). On
+     * Full and Closed `item` is untouched. Thread-safe, never blocks, allocates nothing once the
+     * buffer has grown.
      */
     PutResult tryPut(const T &item) {
         T copy(item); // a copy that throws must not happen after a slot was claimed
@@ -215,9 +195,9 @@ public:
      */
     std::optional<T> tryGet() {
         std::optional<T> item;
-        Batch b;
-        Finisher finisher(this, b);
-        takeImpl(item, b);
+        Deferred d;
+        Flusher flusher(this, d);
+        takeNow(item, d);
         return item;
     }
 
@@ -255,43 +235,163 @@ public:
     std::optional<T>
     getBlocking(QDeadlineTimer deadline = QDeadlineTimer(QDeadlineTimer::Forever)) {
         std::optional<T> item;
-        Batch b;
-        Finisher finisher(this, b);
+        Deferred d;
+        Flusher flusher(this, d);
         // An item is often a moment away: spin on the ring before going to sleep.
-        Fast fast = popFast(item, b);
-        if (fast == Fast::Empty && quietRing()) {
+        Step step = popFast(item, d);
+        if (step == Step::Empty && quietRing()) {
             m_getSpin.spin([&] {
-                fast = popFast(item, b);
-                return fast != Fast::Empty || !quietRing();
+                step = popFast(item, d);
+                return step != Step::Empty || !quietRing();
             });
         }
-        if (fast == Fast::Done)
-            return item;
-        detail::BlockingGetWaiter<T> w(&detail::Parker::forThisThread(), &item);
-        {
-            detail::Locker locker(m_lock);
-            if (takeFirstInLineLocked(item, b)) {
-                syncFlagsLocked();
-                return item;
-            }
-            if (isClosedLocked() || deadline.hasExpired()) {
-                finishIfDrainedLocked(b);
-                syncFlagsLocked();
-                return item;
-            }
-            addGetterLocked(&w, b);
-            beginBlockingLocked();
-            syncFlagsLocked();
+        if (step != Step::Ok) {
+            detail::Parker &parker = detail::Parker::forThisThread();
+            detail::OptionalGetter<T> w(item, &parker);
+            block(w, parker, deadline, d); // fills `item` when served
         }
-        finish(b);                             // before sleeping
-        block(w, /*isGetter=*/true, deadline); // fills `item` when served
         return item;
+    }
+
+    /*!
+     * Takes up to `max` items that are available now, oldest first, in one step (one pass over
+     * the ring, or one lock): items in the buffer, and items of waiting puts that get room as
+     * the batch drains (rendezvous: of waiting puts). Never waits; an empty list when nothing
+     * is available. Thread-safe.
+     * \throws std::invalid_argument if `max` < 1.
+     */
+    QList<T> tryGetMany(qsizetype max) {
+        static_assert(BatchesWork,
+                      "QtChannel::Channel<T>::tryGetMany: QList<T> needs a copyable, assignable T");
+        checkBatch(max, "tryGetMany");
+        QList<T> items;
+        Deferred d;
+        Flusher flusher(this, d);
+        takeManyNow(items, max, d);
+        return items;
+    }
+
+    /*!
+     * Waits until at least one item can be taken, then takes up to `max` at once (those
+     * available when it is served). Fails as get() does; canceling it withdraws it, and a batch
+     * canceled while it is being served gives its items back to the head of the line.
+     * Thread-safe, never blocks.
+     * \throws std::invalid_argument if `max` < 1.
+     */
+    QFuture<QList<T>> getMany(qsizetype max) {
+        static_assert(BatchesWork,
+                      "QtChannel::Channel<T>::getMany: QList<T> needs a copyable, assignable T");
+        checkBatch(max, "getMany");
+        Deferred d;
+        Flusher flusher(this, d);
+        QList<T> items;
+        takeManyNow(items, max, d);
+        if (!items.isEmpty())
+            return QtFuture::makeReadyFuture(std::move(items));
+        return wait(std::make_unique<detail::FutureGetMany<T>>(anchor(), max), d);
+    }
+
+    /*!
+     * For worker threads: waits until `deadline` for at least one item, then takes up to `max`
+     * at once. An empty list when the deadline passed or the channel is finished.
+     * \throws std::invalid_argument if `max` < 1.
+     */
+    QList<T> getManyBlocking(qsizetype max,
+                             QDeadlineTimer deadline = QDeadlineTimer(QDeadlineTimer::Forever)) {
+        static_assert(
+            BatchesWork,
+            "QtChannel::Channel<T>::getManyBlocking: QList<T> needs a copyable, assignable T");
+        checkBatch(max, "getManyBlocking");
+        QList<T> items;
+        Deferred d;
+        Flusher flusher(this, d);
+        if (takeFastBatch(items, max, d) == Step::Empty && quietRing()) {
+            m_getSpin.spin(
+                [&] { return takeFastBatch(items, max, d) != Step::Empty || !quietRing(); });
+        }
+        if (items.isEmpty()) {
+            detail::Parker &parker = detail::Parker::forThisThread();
+            detail::ListGetter<T> w(items, max, &parker);
+            block(w, parker, deadline, d);
+        }
+        return items;
+    }
+
+    /*!
+     * Accepts the longest prefix of `items` that fits now, in order (to waiting gets, into the
+     * buffer), removes it from `items` and returns its length. With a drop policy everything
+     * is accepted (evicting or discarding as the policy says). 0, and `items` untouched, when
+     * the channel is closed. Never waits. Thread-safe.
+     */
+    qsizetype tryPutMany(QList<T> &items) {
+        static_assert(BatchesWork,
+                      "QtChannel::Channel<T>::tryPutMany: QList<T> needs a copyable, assignable T");
+        if (items.isEmpty())
+            return 0;
+        Deferred d;
+        Flusher flusher(this, d);
+        qsizetype accepted = putFastBatch(items, d);
+        const auto removeAccepted = qScopeGuard([&] { items.remove(0, accepted); });
+        if (accepted < items.size())
+            putManySlow(reinterpret_cast<std::byte *>(items.data()), items.size(), accepted, d);
+        return accepted;
+    }
+
+    /*!
+     * A coroutine's get: `co_await channel.receive()` gives the next item, or `std::nullopt`
+     * once the channel is finished, so the loop is
+     * `while (std::optional<T> item = co_await channel.receive())`. Works in any C++20
+     * coroutine type (QCoro's Task, or your own); needs neither QFuture nor QCoro.
+     *
+     * Ready at once (no suspension, no allocation) when an item can be taken now (rendezvous:
+     * from a waiting put) or the channel is finished. Otherwise the coroutine suspends as one
+     * waiter in the channel's line (first come, first served with every other style), and
+     * resumes in the thread that awaited, from its event loop (that thread must run one),
+     * never inline in the thread that served it. A suspended receive counts as a waiting get.
+     * Destroying the suspended coroutine (in its own thread) withdraws it: it never swallows an
+     * item (one it was already handed goes back to the head of the line). Destroying the
+     * channel resumes it with `std::nullopt`.
+     *
+     * Example: examples/04-coroutines/main.cpp.
+     */
+    detail::ReceiveAwaiter<T> receive() { return detail::ReceiveAwaiter<T>(*this); }
+
+    /*!
+     * A coroutine's put: `co_await channel.send(item)` gives PutResult::Ok once the item is
+     * accepted, or PutResult::Closed when the channel is or becomes closed first (the item is
+     * then destroyed; one that was waiting goes to the undelivered handler); never Full.
+     * Ready at once when the item can be accepted now or the channel is closed; otherwise it
+     * suspends and resumes as receive() does. Destroying the suspended coroutine withdraws
+     * the send: its item is never accepted later (it goes to the undelivered handler).
+     */
+    detail::SendAwaiter<T> send(T item) { return detail::SendAwaiter<T>(*this, std::move(item)); }
+
+    /*!
+     * Calls `handler` with every item that was handed to the channel but will never be taken:
+     * evicted or discarded by the overflow policy, removed by clear(), buffered when the
+     * channel is destroyed (oldest first, then the items of pending puts in line order), and
+     * the items of pending put() futures that failed because of close or destruction or were
+     * withdrawn (canceled). Each such item exactly once, outside any lock, in the thread that
+     * caused it. Not: items refused at the door (a put that returns PutResult::Closed or Full
+     * leaves its argument to the caller; a put() on an already-closed channel destroys its
+     * item; a Select's put arm that does not fire keeps its item, the Select's). Whatever the
+     * handler captures must outlive the channel. It must not throw (an exception is reported with
+     * qWarning and ignored). Thread-safe; replaces the previous handler; an empty function removes
+     * it.
+     */
+    void setUndeliveredHandler(std::function<void(T &&)> handler) {
+        if (!handler) {
+            ChannelBase::setUndeliveredHandler({});
+            return;
+        }
+        ChannelBase::setUndeliveredHandler(
+            [h = std::move(handler)](void *item) { h(std::move(*detail::itemCast<T>(item))); });
     }
 
     /*!
      * Calls `f(T)` in `context`'s thread, from its event loop, for every item the channel
      * yields, including items put after forEach() started, in order, until the channel is
-     * finished; the returned future then finishes.
+     * finished; the returned future then finishes (or fails with the close reason).
      *
      * Other consumers may share the channel; each item goes to exactly one of them. forEach()
      * takes an item only just before it calls `f` with it, so:
@@ -314,44 +414,36 @@ public:
 
     /*!
      * A copy of the buffered items, oldest first, without taking them. Thread-safe; it holds
-     * the channel still while it copies, so keep it for small channels and diagnostics.
+     * the channel still while it copies (the copies run under the channel's lock), so keep it
+     * for small channels and diagnostics. If a copy throws, the exception propagates and the
+     * channel is unchanged.
      */
     QList<T> snapshot() const requires std::is_copy_constructible_v<T> {
         QList<T> items;
-        detail::Locker locker(m_lock);
-        // Freeze the ring: while both wait bits are set, no fast operation claims a slot.
-        const quint64 headBit = m_head.fetch_or(WaitBit, std::memory_order_seq_cst) & WaitBit;
-        const quint64 tailBit = m_tail.fetch_or(WaitBit, std::memory_order_seq_cst) & WaitBit;
-        if (Cell *cells = static_cast<Cell *>(m_cells.load(std::memory_order_acquire))) {
-            const quint64 tail = ticketOf(m_tail.load(std::memory_order_seq_cst));
-            for (quint64 t = ticketOf(m_head.load(std::memory_order_seq_cst)); t < tail; ++t) {
-                Cell &cell = cells[ringSlot(t)];
-                for (detail::Backoff backoff;
-                     cell.seq.load(std::memory_order_acquire) != 2 * t + 1;)
-                    backoff.pause(); // a put that claimed the slot before the freeze
-                items.append(*cell.item());
-            }
-        }
-        m_overflow.forEach([&items](const T &item) { items.append(item); });
-        if (!headBit)
-            m_head.fetch_and(~WaitBit, std::memory_order_seq_cst);
-        if (!tailBit)
-            m_tail.fetch_and(~WaitBit, std::memory_order_seq_cst);
+        snapshotInto(
+            [](void *list, const void *item) {
+                static_cast<QList<T> *>(list)->append(*std::launder(static_cast<const T *>(item)));
+            },
+            &items);
         return items;
     }
 
 private:
-    // One slot of the ring (Vyukov's bounded MPMC queue): `seq` says whose turn it is. A put
-    // with ticket t may fill it when seq == 2t, a get with ticket t may empty it when
-    // seq == 2t + 1, and emptying it sets seq to 2(t + ring size), the next lap's put. (Doubled
-    // so that a ring of one slot works too: Vyukov's t / t + 1 needs two.)
-    struct Cell {
-        std::atomic<quint64> seq;
-        alignas(T) std::byte storage[sizeof(T)];
-        T *item() noexcept { return std::launder(reinterpret_cast<T *>(storage)); }
-    };
+    template <typename U> friend class detail::ReceiveAwaiter;
+    template <typename U> friend class detail::SendAwaiter;
 
-    enum class Fast : quint8 { Done, Full, Empty, Slow };
+    // The awaiters' steps: a non-waiting attempt, then joining the line.
+    bool readyToReceive(std::optional<T> &item) {
+        Deferred d;
+        Flusher flusher(this, d);
+        return takeNow(item, d) || isFinished();
+    }
+    PutResult readyToSend(T &item) { return tryPutImpl(item); }
+    detail::Queued suspendAwaiter(Waiter *node) {
+        Deferred d;
+        Flusher flusher(this, d);
+        return enqueue(node, d);
+    }
 
     template <typename F> class Runner final : public detail::ForEachRunner {
     public:
@@ -361,8 +453,8 @@ private:
             , m_f(std::forward<G>(g)) {}
 
     private:
-        bool take(ChannelBase *channel, Batch &b) override {
-            return static_cast<Channel *>(channel)->takeImpl(m_item, b);
+        bool take(ChannelBase *channel, Deferred &d) override {
+            return static_cast<Channel *>(channel)->takeNow(m_item, d);
         }
         void call() override {
             // Straight from the slot into f: no extra move that could throw in between.
@@ -374,82 +466,268 @@ private:
         std::optional<T> m_item; // between take() and call(), in the context's thread
     };
 
-    // --- the lock-free fast paths ------------------------------------------------------------
+    static void checkBatch(qsizetype max, const char *what) {
+        if (max < 1)
+            throw std::invalid_argument(std::string("QtChannel::Channel::") + what +
+                                        ": max must be at least 1, got " + std::to_string(max));
+    }
 
-    // Puts `item` into the ring without the lock. Done: it was moved in. Full: the ring is
-    // full. Slow: the lock must decide (closed, puts or items waiting, ring not allocated).
-    Fast pushFast(T &item, Batch &b) {
-        if constexpr (!UsesRing) {
+    std::exception_ptr closedError() const {
+        if (std::exception_ptr reason = closeReason())
+            return reason;
+        return std::make_exception_ptr(ChannelClosed());
+    }
+
+    // The end of put(), get() and getMany() that go to their line: the future is ready at
+    // once (served, or refused because the channel is closed) or pending, the line owning the
+    // waiter. If serving it throws, the waiter is deleted and the exception propagates.
+    template <typename W> auto wait(std::unique_ptr<W> w, Deferred &d) {
+        auto pending = w->promise.future();
+        switch (enqueue(w.get(), d)) {
+        case Queued::Waiting:
+            w.release(); // the channel's now
+            break;
+        case Queued::Served:
+            w->promise.reportFinished();
+            break;
+        case Queued::Closed: // refused at the door: its item, if any, is destroyed
+            w->promise.reportException(closedError());
+            w->promise.reportFinished();
+            break;
+        }
+        return pending;
+    }
+
+    // --- the lock-free fast paths: claim a slot, construct or move, publish or release -----
+
+    // Puts `item` into the ring without the lock. Ok: moved in. Full: no free slot. Slow: the
+    // lock must decide (a flag: closed, gets or puts waiting; or no ring yet).
+    Step pushFast(T &item, Deferred &d) {
+        if constexpr (!ViaRing) {
             Q_UNUSED(item);
-            Q_UNUSED(b);
-            return Fast::Slow;
+            Q_UNUSED(d);
+            return Step::Slow;
         } else {
-            Cell *cells = static_cast<Cell *>(m_cells.load(std::memory_order_acquire));
-            if (!cells)
-                return Fast::Slow; // no ring (rendezvous), or not allocated yet
-            if (m_flags.load(std::memory_order_relaxed) & GetsWaiting)
-                return Fast::Slow; // hand the item straight to the get that waits
-            quint64 t = m_tail.load(std::memory_order_relaxed);
-            for (;;) {
-                if (t & (WaitBit | ClosedBit))
-                    return Fast::Slow;
-                Cell &cell = cells[ringSlot(t)];
-                const qint64 diff = qint64(cell.seq.load(std::memory_order_acquire) - 2 * t);
-                if (diff == 0) {
-                    if (m_tail.compare_exchange_weak(t, t + 1, std::memory_order_seq_cst,
-                                                     std::memory_order_relaxed)) {
-                        // Read after the claim: a get that announced itself before it is seen
-                        // here, and one that announces itself later sees the claim.
-                        const quint32 flags = m_flags.load(std::memory_order_seq_cst);
-                        const bool armed = m_itemArmed.load(std::memory_order_seq_cst);
-                        ::new (static_cast<void *>(cell.storage)) T(std::move(item));
-                        cell.seq.store(2 * t + 1, std::memory_order_release);
-                        afterPush(flags, armed, b);
-                        return Fast::Done;
-                    }
-                } else if (diff < 0) {
-                    return Fast::Full; // the slot still holds the previous lap's item
-                } else {
-                    t = m_tail.load(std::memory_order_relaxed);
-                }
+            std::byte *cells = m_ring.cells();
+            if (!cells || (m_ring.flags() & detail::Ring::GetsWaiting))
+                return Step::Slow; // no ring yet, or hand the item to the get that waits
+            quint64 ticket;
+            std::byte *cell;
+            const Step step = m_ring.claimPut<false>(cells, ticket, cell);
+            if (step != Step::Ok)
+                return step;
+            // Read after the claim: a get that announced itself before it is seen here, and
+            // one that announces itself later sees the claim.
+            const quint32 flags = m_ring.flagsAfterClaim();
+            const bool armed = itemArmed();
+            ::new (m_ring.itemOf(cell)) T(std::move(item));
+            detail::Ring::publish(cell, ticket);
+            d.events |= Deferred::SizeChanged;
+            if (flags & detail::Ring::GetsWaiting) {
+                afterFastPut(d); // hand the ring's items to the gets that wait
+                if (m_ring.count() == 0)
+                    return Step::Ok; // all taken: nothing to announce
             }
+            itemArrived(d, armed);
+            return Step::Ok;
         }
     }
 
-    // Takes the oldest item from the ring without the lock. Done: it is in `item`. Empty: the
-    // ring has no item ready. Slow: gets are waiting, who go first.
-    Fast popFast(std::optional<T> &item, Batch &b) {
-        if constexpr (!UsesRing) {
-            Q_UNUSED(item);
-            Q_UNUSED(b);
-            return Fast::Empty;
+    // Takes the oldest item from the ring without the lock. Ok: it is in `slot`. Empty: no
+    // item ready. Slow: the head is held (gets wait, or items were given back).
+    Step popFast(std::optional<T> &out, Deferred &d) {
+        if constexpr (!ViaRing) {
+            Q_UNUSED(out);
+            Q_UNUSED(d);
+            return Step::Empty;
         } else {
-            Cell *cells = static_cast<Cell *>(m_cells.load(std::memory_order_acquire));
+            std::byte *cells = m_ring.cells();
             if (!cells)
-                return Fast::Empty;
-            quint64 h = m_head.load(std::memory_order_relaxed);
-            for (;;) {
-                if (h & WaitBit)
-                    return Fast::Slow;
-                Cell &cell = cells[ringSlot(h)];
-                const qint64 diff = qint64(cell.seq.load(std::memory_order_acquire) - (2 * h + 1));
-                if (diff == 0) {
-                    if (m_head.compare_exchange_weak(h, h + 1, std::memory_order_seq_cst,
-                                                     std::memory_order_relaxed)) {
-                        const quint32 flags = m_flags.load(std::memory_order_seq_cst);
-                        const bool armed = m_spaceArmed.load(std::memory_order_seq_cst);
-                        item.emplace(std::move(*cell.item()));
-                        cell.item()->~T();
-                        cell.seq.store(2 * (h + quint64(m_ringSize)), std::memory_order_release);
-                        afterPop(flags, armed, b);
-                        return Fast::Done;
-                    }
-                } else if (diff < 0) {
-                    return Fast::Empty; // nothing there, or a put is still filling it
-                } else {
-                    h = m_head.load(std::memory_order_relaxed);
-                }
+                return Step::Empty;
+            quint64 ticket;
+            std::byte *cell;
+            const Step step = m_ring.claimGet(cells, ticket, cell);
+            if (step != Step::Ok)
+                return step;
+            const quint32 flags = m_ring.flagsAfterClaim();
+            const bool armed = spaceArmed();
+            T *item = detail::itemCast<T>(m_ring.itemOf(cell));
+            out.emplace(std::move(*item));
+            item->~T();
+            m_ring.release(cell, ticket);
+            afterPop(flags, armed, d);
+            return Step::Ok;
+        }
+    }
+
+    // Takes up to `max` items from the ring with one compare-and-swap, appending to `items`.
+    Step takeFastBatch(QList<T> &items, qsizetype max, Deferred &d) {
+        if constexpr (!ViaRing) {
+            Q_UNUSED(items);
+            Q_UNUSED(max);
+            Q_UNUSED(d);
+            return Step::Empty;
+        } else {
+            std::byte *cells = m_ring.cells();
+            if (!cells)
+                return Step::Empty;
+            // Room first: once the slots are claimed, nothing may fail.
+            items.reserve(items.size() + std::min(max, m_ring.slotCount()));
+            quint64 ticket;
+            bool slow = false;
+            const qsizetype n = m_ring.claimGets(cells, max, ticket, slow);
+            if (n == 0)
+                return slow ? Step::Slow : Step::Empty;
+            const quint32 flags = m_ring.flagsAfterClaim();
+            const bool armed = spaceArmed();
+            for (qsizetype i = 0; i < n; ++i) {
+                std::byte *cell = m_ring.cellAt(cells, ticket + quint64(i));
+                T *item = detail::itemCast<T>(m_ring.itemOf(cell));
+                items.append(std::move(*item));
+                item->~T();
+                m_ring.release(cell, ticket + quint64(i));
             }
+            afterPop(flags, armed, d);
+            return Step::Ok;
+        }
+    }
+
+    // Puts a prefix of `items` into the ring with one compare-and-swap; returns its length.
+    qsizetype putFastBatch(QList<T> &items, Deferred &d) {
+        if constexpr (!ViaRing) {
+            Q_UNUSED(items);
+            Q_UNUSED(d);
+            return 0;
+        } else {
+            std::byte *cells = m_ring.cells();
+            if (!cells || (m_ring.flags() & detail::Ring::GetsWaiting))
+                return 0;
+            quint64 ticket;
+            bool slow = false;
+            const qsizetype n = m_ring.claimPuts(cells, items.size(), ticket, slow);
+            if (n == 0)
+                return 0;
+            const quint32 flags = m_ring.flagsAfterClaim();
+            const bool armed = itemArmed();
+            for (qsizetype i = 0; i < n; ++i) {
+                std::byte *cell = m_ring.cellAt(cells, ticket + quint64(i));
+                ::new (m_ring.itemOf(cell)) T(std::move(items[i]));
+                detail::Ring::publish(cell, ticket + quint64(i));
+            }
+            d.events |= Deferred::SizeChanged;
+            if (flags & detail::Ring::GetsWaiting)
+                afterFastPut(d);
+            itemArrived(d, armed);
+            return n;
+        }
+    }
+
+    void afterPop(quint32 flags, bool armed, Deferred &d) {
+        d.events |= Deferred::SizeChanged;
+        if (flags & (detail::Ring::Backlog | detail::Ring::Closed))
+            afterFastTake(d); // refill from behind the ring, or finish the channel
+        else
+            spaceMade(d, armed);
+    }
+
+    // --- whole operations ----------------------------------------------------------------------
+
+    // A take that never waits; its follow-up work stays in `d` (tryGet() and forEach()).
+    bool takeNow(std::optional<T> &item, Deferred &d) {
+        Step step = popFast(item, d);
+        if (step == Step::Ok)
+            return true;
+        if (step == Step::Empty && quietRing()) {
+            // Arm the notification, then look once more: a put that claimed a slot before
+            // arming is counted in the ring (we wait for it to fill its slot); one after it
+            // sees the arming and notifies.
+            armItem();
+            for (detail::Backoff backoff; m_ring.count() > 0; backoff.pause()) {
+                step = popFast(item, d);
+                if (step == Step::Ok)
+                    return true;
+                if (step == Step::Slow || !quietRing())
+                    break;
+            }
+            if (step == Step::Empty && m_ring.count() == 0 && quietRing())
+                return false;
+        }
+        detail::OptionalGetter<T> target(item);
+        return takeSlow(target, d);
+    }
+
+    // Takes up to `max` items that are available now, appending to `items`: from the ring in
+    // batches (a take may refill it from behind), then under the lock if anything is left
+    // elsewhere. A take that finds nothing arms itemAvailable(), as tryGet() does.
+    void takeManyNow(QList<T> &items, qsizetype max, Deferred &d) {
+        const qsizetype start = items.size();
+        Step step;
+        do {
+            step = takeFastBatch(items, max - (items.size() - start), d);
+        } while (step == Step::Ok && items.size() - start < max);
+        if (items.size() - start == max)
+            return;
+        if (step != Step::Slow && quietRing() && m_ring.count() == 0) {
+            if (items.size() > start)
+                return; // the ring was all there was
+            // Arm the notification, then look once more (as in takeNow()).
+            armItem();
+            if (m_ring.count() == 0 && quietRing())
+                return;
+        }
+        detail::ListGetter<T> target(items, max - (items.size() - start));
+        takeManySlow(target, d);
+    }
+
+    PutResult tryPutImpl(T &item) {
+        Deferred d;
+        Flusher flusher(this, d);
+        for (;;) {
+            const Step step = pushFast(item, d);
+            if (step == Step::Ok)
+                return PutResult::Ok;
+            if (step == Step::Slow || capacity() != m_ring.slotCount() ||
+                overflow() != Overflow::Wait)
+                break; // the lock decides: room may be behind the ring, or a policy applies
+            // Full: arm the notification, then look once more. A get that claimed a slot
+            // before arming is seen now (we wait for it to empty it); one after it sees the
+            // arming and notifies.
+            armSpace();
+            if (m_ring.count() >= m_ring.slotCount())
+                return PutResult::Full;
+            detail::cpuRelax();
+        }
+        return putSlow(&item, d);
+    }
+
+    PutResult putBlockingImpl(T &item, QDeadlineTimer deadline) {
+        Deferred d;
+        Flusher flusher(this, d);
+        // Room is often a moment away: spin on the ring before going to sleep (unless there is
+        // room behind it, or a policy decides).
+        Step step = pushFast(item, d);
+        if (step == Step::Full && capacity() == m_ring.slotCount() &&
+            overflow() == Overflow::Wait) {
+            m_putSpin.spin([&] {
+                if (!roomForBurst())
+                    return !quietRing();
+                step = pushFast(item, d);
+                return step != Step::Full || !quietRing();
+            });
+        }
+        if (step == Step::Ok)
+            return PutResult::Ok;
+        detail::Parker &parker = detail::Parker::forThisThread();
+        detail::BlockingPutter w(&item, &parker);
+        switch (block(w, parker, deadline, d)) {
+        case Waiter::Outcome::Done:
+            return PutResult::Ok;
+        case Waiter::Outcome::Closed:
+            return PutResult::Closed;
+        case Waiter::Outcome::Failed:
+            std::rethrow_exception(w.error);
+        default:
+            return PutResult::Full; // the deadline passed
         }
     }
 
@@ -459,402 +737,15 @@ private:
     // few lets the put refill them in a burst. It only delays a put that waits anyway: when
     // the spin ends, the put takes the slow path, which uses any room there is.
     bool roomForBurst() const noexcept {
-        if constexpr (!UsesRing) {
+        std::byte *cells = m_ring.cells();
+        if (!cells)
             return true;
-        } else {
-            const Cell *cells = static_cast<const Cell *>(m_cells.load(std::memory_order_acquire));
-            const quint64 burst =
-                quint64(std::min<qsizetype>(16, std::max<qsizetype>(1, m_ringSize / 4)));
-            const quint64 last = ticketOf(m_tail.load(std::memory_order_relaxed)) + burst - 1;
-            return !cells || cells[ringSlot(last)].seq.load(std::memory_order_acquire) >= 2 * last;
-        }
+        const quint64 burst =
+            quint64(std::min<qsizetype>(16, std::max<qsizetype>(1, m_ring.slotCount() / 4)));
+        const quint64 last = m_ring.tailTicket() + burst - 1;
+        return detail::Ring::seqOf(m_ring.cellAt(cells, last)).load(std::memory_order_acquire) >=
+               2 * last;
     }
-
-    // True when the fast paths alone decide: nothing waits behind the ring, no get waits, and
-    // the channel is open.
-    bool quietRing() const noexcept {
-        return m_ringSize > 0 && m_flags.load(std::memory_order_relaxed) == 0;
-    }
-
-    void afterPush(quint32 flags, bool armed, Batch &b) {
-        b.events |= Batch::SizeChanged;
-        if (flags & GetsWaiting) {
-            // A get announced itself while we claimed the slot: hand it the ring's items.
-            detail::Locker locker(m_lock);
-            serveGettersLocked(b);
-            syncFlagsLocked();
-            if (ringCount() == 0)
-                return; // all taken: nothing to announce
-        }
-        itemArrived(b, armed);
-    }
-
-    void afterPop(quint32 flags, bool armed, Batch &b) {
-        b.events |= Batch::SizeChanged;
-        if (flags & (Backlog | ClosedFlag)) {
-            detail::Locker locker(m_lock);
-            refillLocked(b); // move what waits behind the ring into the room just made
-            if (hasRoomLocked())
-                spaceMade(b);
-            finishIfDrainedLocked(b);
-            syncFlagsLocked();
-        } else {
-            spaceMade(b, armed);
-        }
-    }
-
-    // --- the ring under the lock -------------------------------------------------------------
-    // The slow paths use the ring with the same compare-and-swap protocol as the fast ones, but
-    // ignore the wait bits (the lock orders them) and wait for fast operations that claimed a
-    // slot and have not yet filled or emptied it.
-
-    Cell *cellsLocked() {
-        Q_ASSERT(m_ringSize > 0);
-        if (auto *cells = static_cast<Cell *>(m_cells.load(std::memory_order_relaxed)))
-            return cells;
-        auto *cells = new Cell[size_t(m_ringSize)];
-        for (qsizetype i = 0; i < m_ringSize; ++i)
-            cells[i].seq.store(2 * quint64(i), std::memory_order_relaxed);
-        m_cells.store(cells, std::memory_order_release);
-        return cells;
-    }
-
-    // Moves `item` into the ring if it has room. Never throws once the ring exists.
-    bool pushLocked(T &item) {
-        if constexpr (!UsesRing) {
-            Q_UNUSED(item);
-            return false;
-        } else {
-            if (m_ringSize == 0)
-                return false;
-            Cell *cells = cellsLocked();
-            quint64 t = m_tail.load(std::memory_order_seq_cst);
-            for (detail::Backoff backoff;;) {
-                const quint64 ticket = ticketOf(t);
-                if (ticket - ticketOf(m_head.load(std::memory_order_seq_cst)) >=
-                    quint64(m_ringSize))
-                    return false;
-                Cell &cell = cells[ringSlot(ticket)];
-                if (cell.seq.load(std::memory_order_acquire) != 2 * ticket) {
-                    backoff.pause(); // a get claimed the slot's old item and is moving it out
-                    t = m_tail.load(std::memory_order_seq_cst);
-                    continue;
-                }
-                if (m_tail.compare_exchange_weak(t, t + 1, std::memory_order_seq_cst)) {
-                    ::new (static_cast<void *>(cell.storage)) T(std::move(item));
-                    cell.seq.store(2 * ticket + 1, std::memory_order_release);
-                    return true;
-                }
-            }
-        }
-    }
-
-    // Hands the ring's oldest item to `sink`, if it has one. Moving T cannot throw (or the ring
-    // is not used), so neither can a sink that only moves it.
-    template <typename Sink> bool popLocked(Sink &sink) {
-        if constexpr (!UsesRing) {
-            Q_UNUSED(sink);
-            return false;
-        } else {
-            Cell *cells = static_cast<Cell *>(m_cells.load(std::memory_order_relaxed));
-            if (!cells)
-                return false;
-            quint64 h = m_head.load(std::memory_order_seq_cst);
-            for (detail::Backoff backoff;;) {
-                const quint64 ticket = ticketOf(h);
-                if (ticketOf(m_tail.load(std::memory_order_seq_cst)) <= ticket)
-                    return false;
-                Cell &cell = cells[ringSlot(ticket)];
-                if (cell.seq.load(std::memory_order_acquire) != 2 * ticket + 1) {
-                    backoff.pause(); // a put claimed the slot and is still filling it
-                    h = m_head.load(std::memory_order_seq_cst);
-                    continue;
-                }
-                if (m_head.compare_exchange_weak(h, h + 1, std::memory_order_seq_cst)) {
-                    sink(*cell.item());
-                    cell.item()->~T();
-                    cell.seq.store(2 * (ticket + quint64(m_ringSize)), std::memory_order_release);
-                    return true;
-                }
-            }
-        }
-    }
-
-    void destroyRingItemsLocked() noexcept {
-        if (auto *cells = static_cast<Cell *>(m_cells.load(std::memory_order_relaxed))) {
-            const quint64 head = ticketOf(m_head.load(std::memory_order_seq_cst));
-            const quint64 tail = ticketOf(m_tail.load(std::memory_order_seq_cst));
-            for (quint64 t = head; t < tail; ++t)
-                cells[ringSlot(t)].item()->~T();
-            m_head.store(m_head.load(std::memory_order_relaxed) + (tail - head),
-                         std::memory_order_seq_cst);
-        }
-    }
-
-    // --- the slow paths, under the lock --------------------------------------------------------
-    // The order of the buffered items is: the ring, then the overflow behind it, then the
-    // items of waiting puts.
-
-    // Takes the oldest buffered item (rendezvous: a waiting put's) into `item`, and refills.
-    bool takeLocked(std::optional<T> &item, Batch &b) {
-        return takeLocked([&item](T &source) { item.emplace(std::move_if_noexcept(source)); }, b);
-    }
-
-    // The same, handing the item to `sink(T &source)`, which moves or copies it out and must
-    // leave `source` untouched if it throws: the item then stays where it was.
-    template <typename Sink> bool takeLocked(Sink &&sink, Batch &b) {
-        if (popLocked(sink)) {
-        } else if (!m_overflow.isEmpty()) {
-            sink(m_overflow.front());
-            m_overflow.popFront();
-            setOverflowCountLocked(m_overflow.size());
-        } else {
-            while (Waiter *w = firstPutterLocked(b)) {
-                try {
-                    sink(*static_cast<detail::PutWaiter<T> *>(w)->item);
-                } catch (...) {
-                    failedPutterLocked(w, std::current_exception(), b);
-                    continue;
-                }
-                servedPutterLocked(w, b);
-                return true; // rendezvous: no buffer to change
-            }
-            return false;
-        }
-        b.events |= Batch::SizeChanged;
-        if (hasBacklogLocked())
-            refillLocked(b);
-        if (hasRoomLocked())
-            spaceMade(b);
-        finishIfDrainedLocked(b);
-        return true;
-    }
-
-    // takeLocked() for a take that arrives now: gets already waiting go first.
-    template <typename Target> bool takeFirstInLineLocked(Target &&target, Batch &b) {
-        serveGettersLocked(b);
-        if (hasGettersLocked())
-            return false;
-        if (takeLocked(target, b))
-            return true;
-        // Nothing: announce a waiting get, then look once more. A put that claimed a slot
-        // before the announcement is seen now; one after it sees the announcement.
-        announceGetsWaitingLocked();
-        armItem();
-        return takeLocked(target, b);
-    }
-
-    // Moves what waits behind the ring into the ring's free slots, oldest first: the overflow,
-    // then the items of waiting puts (into the ring, or the overflow if it has room).
-    void refillLocked(Batch &b) {
-        while (!m_overflow.isEmpty() && pushLocked(m_overflow.front())) {
-            m_overflow.popFront();
-            setOverflowCountLocked(m_overflow.size());
-        }
-        while (Waiter *w = firstPutterLocked(b)) {
-            T &source = *static_cast<detail::PutWaiter<T> *>(w)->item;
-            if (m_overflow.isEmpty() && pushLocked(source)) {
-                servedPutterLocked(w, b);
-                continue;
-            }
-            if (!overflowHasRoomLocked())
-                return;
-            try {
-                m_overflow.push(std::move_if_noexcept(source), capacity());
-            } catch (...) {
-                failedPutterLocked(w, std::current_exception(), b);
-                continue;
-            }
-            setOverflowCountLocked(m_overflow.size());
-            servedPutterLocked(w, b);
-        }
-    }
-
-    // Accepts `item` without waiting: to the first waiting get, else into the ring, else into
-    // the overflow. False (item untouched) if it has to wait; the backlog is then announced.
-    bool putLocked(T &item, Batch &b) {
-        serveGettersLocked(b);
-        while (Waiter *w = firstGetterLocked(b)) {
-            if (detail::deliver<T>(w, std::move(item))) {
-                servedGetterLocked(w, b);
-                return true;
-            }
-            canceledGetterLocked(w, b); // canceled as we handed over; the item is untouched
-        }
-        if (!hasBacklogLocked()) {
-            if (pushLocked(item)) {
-                b.events |= Batch::SizeChanged;
-                itemArrived(b);
-                return true;
-            }
-            // Full: announce the backlog, then look once more. A get that claimed a slot before
-            // the announcement is seen now; one after it sees the announcement and refills.
-            announceBacklogLocked();
-            if (pushLocked(item)) {
-                b.events |= Batch::SizeChanged;
-                itemArrived(b);
-                return true;
-            }
-        }
-        if (!hasPuttersLocked() && overflowHasRoomLocked()) {
-            announceBacklogLocked();
-            m_overflow.push(std::move_if_noexcept(item), capacity()); // may throw: unchanged
-            setOverflowCountLocked(m_overflow.size());
-            b.events |= Batch::SizeChanged;
-            itemArrived(b);
-            return true;
-        }
-        announceBacklogLocked();
-        armSpace();
-        return false;
-    }
-
-    // Hands buffered items to the gets that wait, oldest first. A future get is checked for
-    // cancellation under its own mutex, so an item is never taken for a get that cannot keep
-    // it.
-    void serveGettersLocked(Batch &b) override {
-        while (Waiter *w = firstGetterLocked(b)) {
-            if (w->parker) {
-                if (!takeLocked(*static_cast<detail::BlockingGetWaiter<T> *>(w)->slot, b))
-                    return;
-                servedGetterLocked(w, b);
-                continue;
-            }
-            QFutureInterface<T> &promise = static_cast<detail::FutureGetWaiter<T> *>(w)->promise;
-            {
-                QMutexLocker futureLocker(&promise.mutex());
-                if (!promise.queryState(QFutureInterfaceBase::Canceled)) {
-                    std::optional<T> item;
-                    if (!takeLocked(item, b))
-                        return;
-                    // QFutureInterface<T>::reportAndMoveResult(), with its mutex already held.
-                    QtPrivate::ResultStoreBase &store = promise.resultStoreBase();
-                    const int before = store.count();
-                    const int index = store.moveResult(-1, std::move(*item));
-                    if (index != -1 && (!store.filterMode() || before < store.count()))
-                        promise.reportResultsReady(index, store.count());
-                    futureLocker.unlock();
-                    servedGetterLocked(w, b);
-                    continue;
-                }
-            }
-            canceledGetterLocked(w, b);
-        }
-    }
-
-    // --- whole operations ------------------------------------------------------------------------
-
-    // A take that never waits; its follow-up work stays in `b` (tryGet() and forEach()).
-    bool takeImpl(std::optional<T> &item, Batch &b) {
-        Fast fast = popFast(item, b);
-        if (fast == Fast::Done)
-            return true;
-        if (fast == Fast::Empty && quietRing()) {
-            // Arm the notification, then look once more: a put that claimed a slot before
-            // arming is counted in the ring (we wait for it to fill its slot); one after it
-            // sees the arming and notifies.
-            armItem();
-            for (detail::Backoff backoff; ringCount() > 0; backoff.pause()) {
-                fast = popFast(item, b);
-                if (fast == Fast::Done)
-                    return true;
-                if (fast == Fast::Slow || !quietRing())
-                    break;
-            }
-            if (fast == Fast::Empty && ringCount() == 0)
-                return false;
-        }
-        detail::Locker locker(m_lock);
-        serveGettersLocked(b);
-        bool taken = !hasGettersLocked() && takeLocked(item, b);
-        if (!taken && !hasGettersLocked()) {
-            armItem();
-            taken = takeLocked(item, b);
-        }
-        finishIfDrainedLocked(b);
-        syncFlagsLocked();
-        return taken;
-    }
-
-    PutResult tryPutImpl(T &item) {
-        Batch b;
-        Finisher finisher(this, b);
-        for (;;) {
-            const Fast fast = pushFast(item, b);
-            if (fast == Fast::Done)
-                return PutResult::Ok;
-            if (fast == Fast::Slow || capacity() != m_ringSize)
-                break; // the lock decides, and room may be behind the ring
-            // Full: arm the notification, then look once more. A get that claimed a slot
-            // before arming is seen now (we wait for it to empty it); one after it sees the
-            // arming and notifies.
-            armSpace();
-            if (ringCount() >= m_ringSize)
-                return PutResult::Full;
-            detail::cpuRelax();
-        }
-        detail::Locker locker(m_lock);
-        if (isClosedLocked())
-            return PutResult::Closed;
-        const bool accepted = putLocked(item, b);
-        syncFlagsLocked();
-        return accepted ? PutResult::Ok : PutResult::Full;
-    }
-
-    PutResult putBlockingImpl(T &item, QDeadlineTimer deadline) {
-        Batch b;
-        Finisher finisher(this, b);
-        // Room is often a moment away: spin on the ring before going to sleep (unless there is
-        // room behind it).
-        Fast fast = pushFast(item, b);
-        if (fast == Fast::Full && capacity() == m_ringSize) {
-            m_putSpin.spin([&] {
-                if (!roomForBurst())
-                    return !quietRing();
-                fast = pushFast(item, b);
-                return fast != Fast::Full || !quietRing();
-            });
-        }
-        if (fast == Fast::Done)
-            return PutResult::Ok;
-        detail::BlockingPutWaiter<T> w(&detail::Parker::forThisThread(), &item);
-        {
-            detail::Locker locker(m_lock);
-            if (isClosedLocked())
-                return PutResult::Closed;
-            if (putLocked(item, b)) {
-                syncFlagsLocked();
-                return PutResult::Ok;
-            }
-            if (deadline.hasExpired()) {
-                syncFlagsLocked();
-                return PutResult::Full;
-            }
-            addPutterLocked(&w, b);
-            beginBlockingLocked();
-        }
-        finish(b); // before sleeping
-        switch (block(w, /*isGetter=*/false, deadline)) {
-        case Outcome::Done:
-            return PutResult::Ok;
-        case Outcome::Closed:
-            return PutResult::Closed;
-        case Outcome::Failed:
-            std::rethrow_exception(w.error);
-        default:
-            return PutResult::Full; // the deadline passed
-        }
-    }
-
-    static QFuture<T> readyFuture(T &item) {
-        QFutureInterface<T> promise = detail::startedPromise<T>();
-        promise.reportAndMoveResult(std::move(item));
-        promise.reportFinished();
-        return promise.future();
-    }
-
-    // Items behind the ring, oldest first. Guarded by m_lock.
-    detail::RingBuffer<T> m_overflow;
 };
 
 } // namespace QtChannel

@@ -1,10 +1,13 @@
 // Copyright (C) 2026 The QtChannel authors. SPDX-License-Identifier: MIT
 #pragma once
 
+#include <QtChannel/detail/itemops.h>
 #include <QtChannel/detail/lock.h>
+#include <QtChannel/detail/ring.h>
 #include <QtChannel/detail/waiter.h>
 #include <QtChannel/qtchannel_export.h>
 
+#include <QtCore/QDeadlineTimer>
 #include <QtCore/QException>
 #include <QtCore/QFuture>
 #include <QtCore/QObject>
@@ -15,7 +18,8 @@
 
 /*!
  * \file channelbase.h
- * \brief ChannelBase, ChannelClosed, PutResult and Unbounded. Include <QtChannel/Channel>.
+ * \brief ChannelBase, ChannelClosed, PutResult, Overflow and Unbounded. Include
+ * <QtChannel/Channel>.
  */
 
 //! Everything QtChannel offers.
@@ -30,7 +34,8 @@ inline constexpr qsizetype Unbounded = -1;
  * A put() future fails with it when the channel was closed before the item was accepted; a
  * get() future fails with it once the channel is closed and no item can ever reach it. Catch it
  * with `.onFailed([](const QtChannel::ChannelClosed &) { ... })`, or from `result()` and
- * `waitForFinished()`, which rethrow it.
+ * `waitForFinished()`, which rethrow it. A channel closed with a reason
+ * (ChannelBase::close(std::exception_ptr)) fails those futures with the reason instead.
  *
  * As for every failed QFuture, `isCanceled()` is also true on such a future (Qt 6.4).
  */
@@ -48,17 +53,27 @@ enum class PutResult {
     Closed, //!< The channel is closed. The item is untouched. Wins over Full.
 };
 
+//! What a put does when the channel is full.
+enum class Overflow {
+    Wait,       //!< The put waits for room (tryPut() returns Full). The default.
+    DropOldest, //!< The oldest buffered item is evicted and the put is accepted at once.
+    DropNewest, //!< The put completes at once (Ok) and its item is discarded.
+};
+
+class ChannelBasePrivate;
 namespace detail {
 class ForEachRunner;
-QTCHANNEL_EXPORT std::exception_ptr closedError();
+class Anchor;
+class Parker;
 } // namespace detail
 
 /*!
  * \brief The part of a channel that does not depend on its item type: state, close(),
  * join(), signals and properties.
  *
- * You create a Channel<T>, never a ChannelBase; ChannelBase is what you connect to and what
- * QML and meta-object code see (moc cannot process a class template).
+ * You create a Channel<T> (or a pair of handles with makeChannel()), never a ChannelBase;
+ * ChannelBase is what you connect to and what QML and meta-object code see (moc cannot process
+ * a class template).
  *
  * Every member is thread-safe: it may be called from any thread at the same time as any
  * other. Signals are emitted by the thread whose call caused them, after the channel's lock
@@ -71,8 +86,9 @@ QTCHANNEL_EXPORT std::exception_ptr closedError();
  * get() or getBlocking() that has to wait) re-arms it. So a slot that takes items with tryGet()
  * until it gets `std::nullopt` sees every item, and a producer thread cannot flood a receiver's
  * event queue: between two drains there is at most one notification. spaceAvailable() works
- * the same way with tryPut() returning PutResult::Full. A receiver that connects while items
- * are already waiting should drain once after connecting.
+ * the same way with tryPut() returning PutResult::Full, and droppedChanged() with
+ * droppedCount(). A receiver that connects while items are already waiting should drain once
+ * after connecting.
  */
 class QTCHANNEL_EXPORT ChannelBase : public QObject {
     Q_OBJECT
@@ -84,32 +100,58 @@ class QTCHANNEL_EXPORT ChannelBase : public QObject {
     Q_PROPERTY(bool closed READ isClosed NOTIFY closed)
     //! See isFinished().
     Q_PROPERTY(bool finished READ isFinished NOTIFY finished)
+    //! See droppedCount().
+    Q_PROPERTY(qint64 dropped READ droppedCount NOTIFY droppedChanged)
 
 public:
     /*!
      * Destroying a channel closes it. Pending put() and get() futures fail with ChannelClosed,
      * threads blocked in putBlocking()/getBlocking() return (PutResult::Closed,
-     * `std::nullopt`), unfinished join() and forEach() futures are canceled, and buffered items
-     * are destroyed. No signal is emitted. As for any QObject, no other thread may be calling a
-     * member when the destructor starts, except the blocked ones.
+     * `std::nullopt`), suspended coroutines resume (`std::nullopt`, PutResult::Closed), selects
+     * lose the arms on this channel, unfinished join() and forEach() futures are canceled, and
+     * buffered items are destroyed (after the undelivered handler got them, oldest first, then
+     * the items of pending puts). No signal is emitted. As for any QObject, no other thread may
+     * be calling a member when the destructor starts, except the waiting ones.
      */
     ~ChannelBase() override;
 
     /*!
      * Closes the channel: no item will be accepted any more. Thread-safe, never blocks.
      *
-     * Fails every pending put (their items are destroyed, not enqueued) and every pending get
-     * that no buffered item can reach. Buffered items can still be taken; once they are, the
-     * channel is finished. Returns true for the call that closed the channel, false if it was
-     * already closed (a second close is harmless). Emits closed(), and finished() if the
-     * channel was empty.
+     * Fails every pending put (their items go to the undelivered handler, or are destroyed;
+     * never enqueued) and every pending get that no buffered item can reach. Buffered items can
+     * still be taken; once they are, the channel is finished. Returns true for the call that
+     * closed the channel, false if it was already closed (a second close is harmless). Emits
+     * closed(), and finished() if the channel was empty.
      */
     bool close();
 
     /*!
+     * As close(), and records `reason` (only the closing call's reason counts; a null reason is
+     * a plain close). Every future that fails because of this close fails with `reason`
+     * instead of ChannelClosed: pending and later put()s, get()s once nothing can reach them,
+     * and join() and forEach() futures once the channel is finished (after a plain close they
+     * finish normally). Calls that do not return a future are unchanged (PutResult::Closed,
+     * `std::nullopt`).
+     */
+    bool close(std::exception_ptr reason);
+
+    //! The reason recorded by the closing call; null while open or after a plain close.
+    std::exception_ptr closeReason() const;
+
+    /*!
+     * Removes every buffered item at once and returns how many; each goes to the undelivered
+     * handler (or is destroyed), oldest first, outside the lock. Items of waiting puts then
+     * move into the room made, as after any take. With close() before it, this is "stop now,
+     * drop the queued work". Thread-safe, never blocks.
+     */
+    qsizetype clear();
+
+    /*!
      * A future that finishes when the channel is finished: closed and drained, so no item will
-     * ever come out again. Ready at once when it already is. Thread-safe, never blocks;
-     * allocates one future. Canceled if the channel is destroyed first.
+     * ever come out again. Ready at once when it already is. Fails with the close reason if the
+     * channel was closed with one. Thread-safe, never blocks; allocates one future. Canceled if
+     * the channel is destroyed first.
      */
     QFuture<void> join() const;
 
@@ -120,15 +162,16 @@ public:
     bool isFinished() const noexcept { return m_finished.load(std::memory_order_acquire); }
 
     /*!
-     * Buffered items (always 0 for a rendezvous channel), between 0 and capacity(). Thread-safe,
-     * lock-free; while other threads put and take, it is only an estimate (it may miss an item
-     * that is moving), but never outside that range.
+     * Buffered items (always 0 for a rendezvous channel), between 0 and capacity() (items
+     * given back to the head of the line by a withdrawn coroutine or select may exceed it
+     * briefly). Thread-safe, lock-free; while other threads put and take, it is only an
+     * estimate (it may miss an item that is moving), but never below 0.
      */
     qsizetype size() const noexcept {
-        // The ring first, then what waits behind it: an item moving from behind the ring into it
-        // meanwhile is missed rather than counted twice.
-        const qsizetype inRing = ringCount();
-        return inRing + m_overflowCount.load(std::memory_order_seq_cst);
+        // The ring first, then what waits outside it: an item moving from behind the ring into
+        // it meanwhile is missed rather than counted twice.
+        const qsizetype inRing = m_ring.count();
+        return inRing + m_outside.load(std::memory_order_seq_cst);
     }
 
     //! The capacity given to the constructor: Unbounded, 0 (rendezvous) or the bound.
@@ -138,16 +181,27 @@ public:
     bool isEmpty() const noexcept { return size() == 0; }
 
     /*!
-     * A put would have to wait. An unbounded channel is never full; a bounded one is full at
-     * its capacity; a rendezvous channel is full unless a get is waiting. Thread-safe; takes
-     * the lock for a rendezvous channel.
+     * A put would have to wait (with a drop policy: the buffer is at its capacity). An
+     * unbounded channel is never full; a bounded one is full at its capacity; a rendezvous
+     * channel is full unless a get is waiting. Thread-safe; takes the lock for a rendezvous
+     * channel.
      */
     bool isFull() const;
 
+    //! What a put does when the channel is full (Overflow::Wait unless constructed otherwise).
+    Overflow overflow() const noexcept { return m_overflow; }
+
     /*!
-     * Puts waiting for room: pending put() futures and threads blocked in putBlocking().
-     * Canceled futures count until the channel notices them (see put()). For diagnostics and
-     * UIs; the value may be stale by the time it is read. Thread-safe, takes the lock.
+     * Items evicted or discarded by the overflow policy so far. Reading it re-arms
+     * droppedChanged(). Thread-safe, lock-free.
+     */
+    qint64 droppedCount() const noexcept;
+
+    /*!
+     * Puts waiting for room: pending put() futures, threads blocked in putBlocking(),
+     * suspended send()s and select put arms. Canceled futures count until the channel notices
+     * them. For diagnostics and UIs; the value may be stale by the time it is read.
+     * Thread-safe, takes the lock.
      */
     qsizetype pendingPuts() const;
 
@@ -165,232 +219,132 @@ Q_SIGNALS:
     void closed();
     //! Emitted once, when the channel is closed and drained (at once if empty when closed).
     void finished();
+    //! Items were dropped by the overflow policy; `dropped` is droppedCount(). Coalesced.
+    void droppedChanged(qint64 dropped);
 
 protected:
     /*!
+     * \param ops the item type's operations (Channel<T> passes its own).
      * \param capacity Unbounded, 0 for a rendezvous channel, or the bound (n ≥ 1).
-     * \param ringSize slots of the lock-free ring Channel<T> uses for its fast path (0: none).
+     * \param overflow what a put does when the channel is full.
      * \param parent the QObject parent.
-     * \throws std::invalid_argument for any other negative capacity.
+     * \throws std::invalid_argument for any other negative capacity, or a drop policy with a
+     * capacity below 1.
      */
-    ChannelBase(qsizetype capacity, qsizetype ringSize, QObject *parent);
+    ChannelBase(const detail::ItemOps &ops, qsizetype capacity, Overflow overflow, QObject *parent);
 
     /// \cond INTERNAL
-    // The machinery Channel<T> is built from; docs/design.md explains it. Members named
-    // ...Locked() require m_lock.
+    // The untyped core Channel<T> is built on (docs/design.md, "The shape of the core"). Its
+    // fast paths use m_ring and the notification flags inline; everything else is here, in
+    // channelbase.cpp and core.cpp. `item` arguments point to a T.
+    using Deferred = detail::Deferred;
     using Waiter = detail::Waiter;
-    using Batch = detail::Batch;
-    using Outcome = detail::Waiter::Outcome;
 
-    // --- the ring's indices ------------------------------------------------------------------
-    // m_tail and m_head count the tickets of the ring's slots (the low 62 bits) and carry
-    // flags that make the lock-free fast paths fail their compare-and-swap and take the lock:
-    // WaitBit in m_head while gets wait (so that they are served first), in m_tail while
-    // items or puts wait behind the ring (so that new puts queue behind them); ClosedBit in
-    // m_tail once closed. m_flags mirrors them in a rarely written word that each side reads
-    // after its own compare-and-swap.
-    static constexpr quint64 TicketMask = (quint64(1) << 62) - 1;
-    static constexpr quint64 ClosedBit = quint64(1) << 62;
-    static constexpr quint64 WaitBit = quint64(1) << 63;
-    enum Flag : quint32 { GetsWaiting = 1, Backlog = 2, ClosedFlag = 4 };
+    // A put that found the ring full, closed or flagged: the lock decides. Moves from `item`
+    // only on Ok. With a drop policy it never returns Full.
+    PutResult putSlow(void *item, Deferred &d);
+    // A take that found nothing in the ring, or a flag: hands the oldest item to `target`
+    // (accept()), or re-arms itemAvailable() and returns false.
+    bool takeSlow(Waiter &target, Deferred &d);
+    // A waiter that has to wait: serves it at once if it can, else adds it to its line.
+    using Queued = detail::Queued;
+    Queued enqueue(Waiter *w, Deferred &d);
+    // Blocks the calling thread until `w` (on its stack) is served or the deadline passes:
+    // enqueue(), flush, park. Returns w's outcome, Pending when the deadline passed first.
+    Waiter::Outcome block(Waiter &w, detail::Parker &parker, QDeadlineTimer deadline, Deferred &d);
+    // Up to `max` items (a batch), the lock deciding; appends through `target`.
+    qsizetype takeManySlow(Waiter &target, Deferred &d);
+    // Puts the items [first + accepted, first + count) (each ItemOps::size apart) that fit
+    // now, in order; `accepted` counts the ones moved from (also when a move throws).
+    qsizetype putManySlow(std::byte *first, qsizetype count, qsizetype &accepted, Deferred &d);
+    // A fast put or get read these flags after its compare-and-swap: the lock must follow up.
+    void afterFastPut(Deferred &d);
+    void afterFastTake(Deferred &d);
+    // Calls append(list, item) for each buffered item, oldest first, the ring held still.
+    void snapshotInto(void (*append)(void *list, const void *item), void *list) const;
+    void setUndeliveredHandler(detail::UndeliveredHandler handler);
+    detail::Anchor *anchor() const noexcept;
+    // The destructor's work (see ~ChannelBase()), done by ~Channel<T>() while the object is
+    // still one: consumers in other threads call its typed members until they are stopped.
+    // Runs once.
+    void destroyChannel();
 
-    static constexpr quint64 ticketOf(quint64 word) noexcept { return word & TicketMask; }
-    // Items in the ring, counting puts that claimed a slot and have not yet filled it. The tail
-    // is read first: tail - head never exceeds the ring size at any instant, and the head only
-    // grows, so an older tail minus a newer head stays within it too (the other order could
-    // return more than the capacity).
-    qsizetype ringCount() const noexcept {
-        const quint64 tail = ticketOf(m_tail.load(std::memory_order_seq_cst));
-        const quint64 head = ticketOf(m_head.load(std::memory_order_seq_cst));
-        return tail > head ? qsizetype(tail - head) : 0;
+    // Runs the deferred work: wakes waiters, hands undelivered items over, completes futures,
+    // emits the signals that have receivers. Inline: usually there is nothing to do.
+    void flush(Deferred &d) {
+        d.events &= m_listened.load(std::memory_order_relaxed);
+        if (!d.isEmpty())
+            flushSlow(d);
     }
-    qsizetype ringSlot(quint64 ticket) const noexcept {
-        return qsizetype(m_ringPow2 ? (ticket & m_ringMask) : (ticket % quint64(m_ringSize)));
-    }
-
-    // Sets or clears the flags that send the fast paths to the lock. Setting comes before the
-    // caller's last look at the ring (so a fast operation either sees the flag or is seen);
-    // syncFlagsLocked() clears what is no longer true.
-    void announceGetsWaitingLocked() noexcept;
-    void announceBacklogLocked() noexcept;
-    void syncFlagsLocked() noexcept;
-
-    bool isClosedLocked() const noexcept { return m_closed.load(std::memory_order_relaxed); }
-    bool isFinishedLocked() const noexcept { return m_finished.load(std::memory_order_relaxed); }
-    bool hasBacklogLocked() const noexcept {
-        return m_overflowCount.load(std::memory_order_relaxed) > 0 || !m_putters.isEmpty();
-    }
-    // A put could be accepted now: no put waits, and the channel is below its capacity.
-    bool hasRoomLocked() const noexcept {
-        return m_putters.isEmpty() && (m_capacity == Unbounded || size() < m_capacity);
-    }
-    // Room behind the ring for accepted items.
-    bool overflowHasRoomLocked() const noexcept {
-        return m_capacity == Unbounded ||
-               m_overflowCount.load(std::memory_order_relaxed) < m_capacity - m_ringSize;
-    }
-    void setOverflowCountLocked(qsizetype n) noexcept {
-        m_overflowCount.store(n, std::memory_order_relaxed);
-    }
-
-    // The first pending get/put that was not canceled; canceled ones are unlinked into `b`.
-    Waiter *firstGetterLocked(Batch &b) {
-        return m_getters.isEmpty() ? nullptr : firstLiveLocked(m_getters, b);
-    }
-    Waiter *firstPutterLocked(Batch &b) {
-        return m_putters.isEmpty() ? nullptr : firstLiveLocked(m_putters, b);
-    }
-    bool hasGettersLocked() const noexcept { return !m_getters.isEmpty(); }
-    bool hasPuttersLocked() const noexcept { return !m_putters.isEmpty(); }
-
-    void servedGetterLocked(Waiter *w, Batch &b) noexcept {
-        m_getters.remove(w);
-        b.settle(w, Outcome::Done);
-    }
-    void servedPutterLocked(Waiter *w, Batch &b) noexcept {
-        m_putters.remove(w);
-        b.settle(w, Outcome::Done);
-    }
-    void canceledGetterLocked(Waiter *w, Batch &b) noexcept {
-        m_getters.remove(w);
-        b.settle(w, Outcome::Canceled);
-    }
-    // Moving a pending put's item threw: that put fails with the exception.
-    void failedPutterLocked(Waiter *w, std::exception_ptr error, Batch &b) noexcept {
-        m_putters.remove(w);
-        w->error = std::move(error);
-        b.settle(w, Outcome::Failed);
-    }
-    void addGetterLocked(Waiter *w, Batch &b);
-    void addPutterLocked(Waiter *w, Batch &b);
-
-    // --- notifications (see the class documentation) ----------------------------------------
-    // A take found nothing / a put found no room: the next arrival is worth a signal.
-    void armItem() noexcept { m_itemArmed.store(true, std::memory_order_seq_cst); }
-    void armSpace() noexcept { m_spaceArmed.store(true, std::memory_order_seq_cst); }
-    // An item / room became available; `seen` is the armed flag as read after the fast path's
-    // compare-and-swap (true from slow paths), which spares the shared write when disarmed.
-    void itemArrived(Batch &b, bool seen = true) noexcept {
-        if (seen && m_itemArmed.load(std::memory_order_relaxed) &&
-            m_itemArmed.exchange(false, std::memory_order_seq_cst))
-            b.events |= Batch::ItemAvailable;
-    }
-    void spaceMade(Batch &b, bool seen = true) noexcept {
-        if (seen && m_capacity != Unbounded && m_spaceArmed.load(std::memory_order_relaxed) &&
-            m_spaceArmed.exchange(false, std::memory_order_seq_cst))
-            b.events |= Batch::SpaceAvailable;
-    }
-
-    // Finishes the channel if it is closed and nothing is left in it.
-    void finishIfDrainedLocked(Batch &b);
-
-    // Blocks the calling thread (whose waiter `w` was added under the lock, with
-    // beginBlockingLocked()) until w is settled or the deadline passes. Returns w's outcome, or
-    // Outcome::Pending when the deadline passed first (w is then withdrawn).
-    Outcome block(Waiter &w, bool isGetter, QDeadlineTimer deadline);
-    void beginBlockingLocked() noexcept { m_blocked.fetch_add(1, std::memory_order_relaxed); }
-
-    // After unlocking: settles the waiters, finishes join() futures, emits the signals that
-    // have receivers. Inline: the common operation settles nothing and nobody listens.
-    void finish(Batch &b) {
-        b.events &= m_listened.load(std::memory_order_relaxed);
-        if (!b.isEmpty())
-            finishSlow(b);
-    }
-    // Runs finish() when it goes out of scope, after the lock (declared after it) was released,
-    // also when an exception leaves the operation: no waiter is ever left unsettled.
-    class Finisher {
+    // Runs flush() when it goes out of scope, after the lock (declared after it) was released,
+    // also when an exception leaves the operation.
+    class Flusher {
     public:
-        Finisher(ChannelBase *channel, Batch &b) noexcept
+        Flusher(ChannelBase *channel, Deferred &d) noexcept
             : m_channel(channel)
-            , m_batch(b) {}
-        ~Finisher() {
-            // Not a touch of the channel when there is nothing left to finish: a thread woken
-            // from block() may find the channel destroyed.
-            if (!m_batch.isEmpty())
-                m_channel->finish(m_batch);
+            , m_deferred(d) {}
+        ~Flusher() {
+            // Not a touch of the channel when there is nothing to do: a thread woken from
+            // block() may find the channel destroyed.
+            if (!m_deferred.isEmpty())
+                m_channel->flush(m_deferred);
         }
-        Finisher(const Finisher &) = delete;
-        Finisher &operator=(const Finisher &) = delete;
+        Flusher(const Flusher &) = delete;
+        Flusher &operator=(const Flusher &) = delete;
 
     private:
         ChannelBase *m_channel;
-        Batch &m_batch;
+        Deferred &m_deferred;
     };
-    // The part of finish() that runs no user code: unparks blocked threads.
-    static void wakeBlocked(Batch &b) noexcept;
-    // The part of finish() that does not need the channel: settles futures and joiners.
-    static void settle(Batch &b);
-    void emitEvents(quint8 events);
 
-    // Channel<T> serves waiting gets from what is buffered, before close() fails the rest.
-    virtual void serveGettersLocked(Batch &b) = 0;
+    // Notifications, from the fast paths (see the class documentation). `armed` is the flag as
+    // read right after the fast path's compare-and-swap.
+    void armItem() noexcept { m_itemArmed.store(true, std::memory_order_seq_cst); }
+    void armSpace() noexcept { m_spaceArmed.store(true, std::memory_order_seq_cst); }
+    void itemArrived(Deferred &d, bool armed) noexcept {
+        if (armed && m_itemArmed.exchange(false, std::memory_order_seq_cst))
+            d.events |= Deferred::ItemAvailable;
+    }
+    void spaceMade(Deferred &d, bool armed) noexcept {
+        if (armed && m_capacity != Unbounded &&
+            m_spaceArmed.exchange(false, std::memory_order_seq_cst))
+            d.events |= Deferred::SpaceAvailable;
+    }
+    bool itemArmed() const noexcept { return m_itemArmed.load(std::memory_order_seq_cst); }
+    bool spaceArmed() const noexcept { return m_spaceArmed.load(std::memory_order_seq_cst); }
 
-    // Destruction: Channel<T>'s destructor calls these before its storage goes.
-    void shutdownLocked(Batch &b);
-    void completeShutdown(Batch &b);
+    // True when the fast paths alone decide: a ring, nothing waits, the channel is open.
+    bool quietRing() const noexcept { return m_ring.exists() && m_ring.flags() == 0; }
 
-    void connectNotify(const QMetaMethod &signal) override;
-    void disconnectNotify(const QMetaMethod &signal) override;
-
-    void addRunner(std::shared_ptr<detail::ForEachRunner> runner);
-    void removeRunner(detail::ForEachRunner *runner);
-
-    // Producers' line. (mutable: snapshot() freezes the ring by setting the wait bits)
-    alignas(64) mutable std::atomic<quint64> m_tail{0};
-    // Consumers' line.
-    alignas(64) mutable std::atomic<quint64> m_head{0};
-    // Read-mostly line: the ring's shape and the flags.
-    alignas(64) std::atomic<void *> m_cells{nullptr}; // Channel<T>'s slots, allocated on first use
-    const qsizetype m_capacity;
-    const qsizetype m_ringSize;
-    const quint64 m_ringMask;
-    const bool m_ringPow2;
-    std::atomic<quint32> m_flags{0};
-    // Which signals have receivers (Batch::Event bits), kept by connectNotify() and
-    // disconnectNotify(), which QML bindings call too. A signal nobody receives is not emitted:
-    // sizeChanged() would otherwise cost a QMetaObject::activate() on every put and get.
-    // All bits stay set once a disconnect-all left the counts unknown.
-    std::atomic<quint8> m_listened{0};
-    // Notifications' line: written when a side finds nothing, or announces something.
-    alignas(64) std::atomic<bool> m_itemArmed{true};
-    std::atomic<bool> m_spaceArmed{true};
-    // Slow paths' line.
-    alignas(64) mutable detail::Lock m_lock;
+    // The lock-free ring (Channel<T>'s fast paths) and what they read beside it.
+    detail::Ring m_ring;
     // How long a get / a put spins before it sleeps (see detail::AdaptiveSpin).
     detail::AdaptiveSpin m_getSpin{true};
     detail::AdaptiveSpin m_putSpin{true};
     /// \endcond
 
 private:
-    friend class detail::ForEachRunner;
+    Q_DECLARE_PRIVATE_D(m_d, ChannelBase)
+    friend class ChannelBasePrivate;
 
-    Waiter *firstLiveLocked(detail::WaiterList &list, Batch &b);
-    void sweepLocked(detail::WaiterList &list, Batch &b);
-    void failAllLocked(detail::WaiterList &list, Outcome outcome, Batch &b);
-    void finishLocked(Batch &b);
-    void finishSlow(Batch &b);
+    void flushSlow(Deferred &d);
+    void emitEvents(quint8 events);
+    void connectNotify(const QMetaMethod &signal) override;
+    void disconnectNotify(const QMetaMethod &signal) override;
 
-    // Written under m_lock; also read without it by the lock-free queries.
-    std::atomic<qsizetype> m_overflowCount{0}; // Channel<T>'s items behind the ring
+    const std::unique_ptr<ChannelBasePrivate> m_d;
+    const qsizetype m_capacity;
+    const Overflow m_overflow;
+    // Which signals have receivers (Deferred::Event bits): a signal nobody receives is not
+    // emitted, so sizeChanged() costs nothing on every put and get unless somebody listens.
+    std::atomic<quint8> m_listened{0};
+    // Notifications' line: written when a side finds nothing, or announces something.
+    alignas(64) std::atomic<bool> m_itemArmed{true};
+    std::atomic<bool> m_spaceArmed{true};
+    // Written under the lock, read without it by size() and the state queries.
+    alignas(64) std::atomic<qsizetype> m_outside{0}; // items before and behind the ring
     std::atomic<bool> m_closed{false};
     std::atomic<bool> m_finished{false};
-    // Threads inside block(): the destructor waits for them to leave.
-    std::atomic<int> m_blocked{0};
-    // The size last reported by sizeChanged(): a change that is undone within one operation
-    // (a get that makes room for a waiting put) is not reported.
-    std::atomic<qsizetype> m_reportedSize{0};
-    std::atomic<int> m_listeners[5] = {};
-    std::atomic<bool> m_listenersUnknown{false};
-
-    // Guarded by m_lock.
-    detail::WaiterList m_getters; // only while nothing is buffered
-    detail::WaiterList m_putters; // only while the channel is full
-    mutable QList<QFutureInterface<void>> m_joiners;
-    QList<std::shared_ptr<detail::ForEachRunner>> m_runners;
-    // Set under m_lock when destruction starts; read by forEach runners to tell "finished"
-    // from "destroyed".
-    std::atomic<bool> m_shutDown{false};
 };
 
 } // namespace QtChannel

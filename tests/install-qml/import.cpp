@@ -10,6 +10,9 @@
 int main(int argc, char *argv[]) {
     QCoreApplication app(argc, argv);
     QQmlEngine engine;
+    // Where the package said the module is (QtChannel_QML_IMPORT_PATH), as QML_IMPORT_PATH
+    // would say it.
+    engine.addImportPath(QStringLiteral(QML_IMPORT_DIR));
     QQmlComponent component(&engine);
     component.setData(
         "import QtQml\n"

@@ -31,7 +31,7 @@ TestCase {
         tryCompare(calls, "length", 1, 2000);
         compare(calls[0][0], "a");
         compare(calls[0][1], true);
-        compare(ch.itemsTaken, 1);
+        compare(ch.itemsTakenHere, 1);
     }
 
     function test_getWaitsForPut() {
@@ -73,7 +73,7 @@ TestCase {
         tryCompare(results, "length", 2, 2000);
         compare(results[1], "b:true");
         compare(ch.tryGet(), "b");
-        compare(ch.itemsPut, 2);
+        compare(ch.itemsPutHere, 2);
     }
 
     function test_putWithoutCallback() {
@@ -83,7 +83,7 @@ TestCase {
         compare(ch.pendingPuts, 1);
         compare(ch.tryGet(), "a");
         compare(ch.tryGet(), "b");
-        tryCompare(ch, "itemsPut", 2, 2000);
+        tryCompare(ch, "itemsPutHere", 2, 2000);
     }
 
     function test_closeFailsPendingGets() {
@@ -100,7 +100,7 @@ TestCase {
         }
         compare(ch.pendingGets, 0);
         compare(ch.finished, true);
-        compare(ch.itemsTaken, 0);
+        compare(ch.itemsTakenHere, 0);
     }
 
     function test_closeFailsPendingPuts() {
@@ -118,7 +118,7 @@ TestCase {
         compare(ch.tryGet(), "kept");
         compare(ch.tryGet(), undefined);
         compare(ch.finished, true);
-        compare(ch.itemsPut, 1);
+        compare(ch.itemsPutHere, 1);
     }
 
     function test_getAfterFinished() {

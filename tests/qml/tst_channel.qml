@@ -42,8 +42,8 @@ TestCase {
         compare(ch.full, false);
         compare(ch.closed, false);
         compare(ch.finished, false);
-        compare(ch.itemsPut, 0);
-        compare(ch.itemsTaken, 0);
+        compare(ch.itemsPutHere, 0);
+        compare(ch.itemsTakenHere, 0);
         compare(ch.pendingPuts, 0);
         compare(ch.pendingGets, 0);
         compare(ch.items.count, 0);
@@ -89,17 +89,17 @@ TestCase {
 
     function test_counters() {
         const ch = makeChannel(2);
-        const putSpy = spy(ch, "itemsPutChanged");
-        const takenSpy = spy(ch, "itemsTakenChanged");
+        const putSpy = spy(ch, "itemsPutHereChanged");
+        const takenSpy = spy(ch, "itemsTakenHereChanged");
         verify(ch.tryPut("a"));
         verify(ch.tryPut("b"));
         verify(!ch.tryPut("c")); // full: not counted
-        compare(ch.itemsPut, 2);
+        compare(ch.itemsPutHere, 2);
         compare(ch.tryGet(), "a");
-        compare(ch.itemsTaken, 1);
+        compare(ch.itemsTakenHere, 1);
         verify(ch.tryGet() !== undefined);
         compare(ch.tryGet(), undefined); // nothing: not counted
-        compare(ch.itemsTaken, 2);
+        compare(ch.itemsTakenHere, 2);
         tryVerify(() => putSpy.count >= 1 && takenSpy.count >= 1, 5000);
     }
 
@@ -252,8 +252,8 @@ TestCase {
         verify(ch.tryPut("x"));
         compare(ch.size, 0); // never buffered
         tryVerify(() => got === "x", 2000, "the waiting get received the item");
-        compare(ch.itemsPut, 1);
-        compare(ch.itemsTaken, 1);
+        compare(ch.itemsPutHere, 1);
+        compare(ch.itemsTakenHere, 1);
     }
 
     function test_pendingCounts() {

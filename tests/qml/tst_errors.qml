@@ -65,7 +65,7 @@ TestCase {
         compare(ch.size, 0);
         compare(ch.pendingGets, 0);
         compare(ch.pendingPuts, 0);
-        compare(ch.itemsPut, 0);
+        compare(ch.itemsPutHere, 0);
         verify(ch.tryPut("ok"));
         compare(ch.tryGet(), "ok");
     }
@@ -154,7 +154,7 @@ TestCase {
         tryVerify(() => result !== undefined, 2000);
         compare(result, false);
         compare(ch.size, 0);
-        compare(ch.itemsPut, 0);
+        compare(ch.itemsPutHere, 0);
     }
 
     function test_callsAfterFinished() {

@@ -32,8 +32,8 @@ TestCase {
         compare(ch.tryGet(), "from C++");
         compare(cppSide.cppTryGet(), "from QML");
         // Direct C++ calls are not counted by the wrapper; its own are.
-        compare(ch.itemsPut, 1);
-        compare(ch.itemsTaken, 1);
+        compare(ch.itemsPutHere, 1);
+        compare(ch.itemsTakenHere, 1);
         verify(cppSide.cppClose());
         compare(ch.closed, true);
         compare(ch.finished, true);
@@ -70,7 +70,7 @@ TestCase {
                 fail("item " + i + " is " + got[i]);
         }
         compare(ch.finished, true);
-        compare(ch.itemsTaken, 2000);
+        compare(ch.itemsTakenHere, 2000);
         ch.itemAvailable.disconnect(drain);
     }
 
@@ -88,7 +88,7 @@ TestCase {
         compare(consumed.length, 500);
         for (let k = 0; k < 500; ++k)
             compare(consumed[k], k);
-        compare(ch.itemsPut, 500);
+        compare(ch.itemsPutHere, 500);
     }
 
     function test_getServedByCppThread() {

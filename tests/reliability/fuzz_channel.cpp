@@ -5,7 +5,7 @@
 // tst_model, every observable compared after every step. Built with clang under
 // AddressSanitizer + UndefinedBehaviorSanitizer by .ci/reliability.sh; see docs/reliability.md.
 
-#include "model.h"
+#include "shrink.h"
 
 #include <QtCore/QCoreApplication>
 

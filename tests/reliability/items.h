@@ -37,6 +37,65 @@ private:
     static inline std::atomic<long> s_live{0};
 };
 
+/*
+ * An item that catches being used after its death: every instance carries a mark that its
+ * destructor overwrites. Moving or copying from a dead item, or destroying one twice, counts a
+ * violation (and keeps the live count honest), so a test can prove that no item is destroyed
+ * twice or touched after it was destroyed, even where the memory is not freed (a ring slot).
+ */
+class Guarded {
+public:
+    explicit Guarded(int v = 0) noexcept
+        : m_value(v) {
+        s_live.fetch_add(1, std::memory_order_relaxed);
+    }
+    Guarded(const Guarded &o) noexcept
+        : m_value(o.m_value) {
+        o.check();
+        s_live.fetch_add(1, std::memory_order_relaxed);
+    }
+    Guarded(Guarded &&o) noexcept
+        : m_value(o.m_value) {
+        o.check();
+        s_live.fetch_add(1, std::memory_order_relaxed);
+    }
+    // QList (batches) needs assignment; the assigned-to item must be alive, the source too.
+    Guarded &operator=(const Guarded &o) noexcept {
+        check();
+        o.check();
+        m_value = o.m_value;
+        return *this;
+    }
+    ~Guarded() {
+        if (!check())
+            return; // destroyed twice: counted, not uncounted again
+        m_mark = Dead;
+        s_live.fetch_sub(1, std::memory_order_relaxed);
+    }
+
+    int value() const noexcept {
+        check();
+        return m_value;
+    }
+    static long live() noexcept { return s_live.load(std::memory_order_relaxed); }
+    static long violations() noexcept { return s_violations.load(std::memory_order_relaxed); }
+
+private:
+    static constexpr unsigned Alive = 0xA11FE5u;
+    static constexpr unsigned Dead = 0xDEADu;
+    bool check() const noexcept {
+        if (m_mark == Alive)
+            return true;
+        s_violations.fetch_add(1, std::memory_order_relaxed);
+        return false;
+    }
+
+    volatile unsigned m_mark = Alive;
+    int m_value;
+    static inline std::atomic<long> s_live{0};
+    static inline std::atomic<long> s_violations{0};
+};
+
 // The exception a Faulty item throws.
 struct InjectedFault : std::runtime_error {
     InjectedFault()

@@ -19,7 +19,8 @@ QT_END_NAMESPACE
 
 namespace QtChannel {
 class ChannelBase;
-}
+class ChannelBasePrivate;
+} // namespace QtChannel
 
 namespace QtChannel::detail {
 
@@ -34,10 +35,11 @@ namespace QtChannel::detail {
  * BatchSize items so that a fast producer cannot starve the context's thread.
  *
  * The channel and the context can each be destroyed first, from any thread: m_mutex guards
- * m_channel, which the channel's destructor clears. A run holds it for a whole batch, callbacks
- * included (one lock per batch, not per item), and lets go between two items as soon as a
- * destructor in another thread asks (m_detaching). It is recursive because a callback, or a
- * slot or continuation it triggers, may destroy the channel or the context in this thread.
+ * m_channel, which the channel's destructor clears, before it destroys any item. A run holds it
+ * for a whole batch, callbacks included (one lock per batch, not per item), and lets go between
+ * two items as soon as a destructor in another thread asks (m_detaching). It is recursive
+ * because a callback, or a slot or continuation it triggers, may destroy the channel or the
+ * context in this thread.
  */
 class QTCHANNEL_EXPORT ForEachRunner : public std::enable_shared_from_this<ForEachRunner> {
 public:
@@ -49,7 +51,8 @@ public:
     // thread. Returns the future the caller gets.
     static QFuture<void> start(const std::shared_ptr<ForEachRunner> &runner);
 
-    // The channel is being destroyed: stop, cancel the future.
+    // The channel is being destroyed: stop, cancel the future. Returns once no item is being
+    // taken or passed on.
     void channelDestroyed();
 
     static constexpr int BatchSize = 256;
@@ -58,8 +61,8 @@ protected:
     ForEachRunner(ChannelBase *channel, QObject *context);
 
     // Takes one item into the runner without emitting anything; the channel's follow-up work
-    // goes into `b`. Called with m_mutex held. False when nothing was available.
-    virtual bool take(ChannelBase *channel, Batch &b) = 0;
+    // goes into `d`. Called with m_mutex held. False when nothing was available.
+    virtual bool take(ChannelBase *channel, Deferred &d) = 0;
     // Passes the taken item to the callback. Called with no lock held.
     virtual void call() = 0;
 
@@ -72,11 +75,12 @@ private:
     // Requires m_mutex; returns what to do once it is released.
     void stopLocked();
     void end(End how, std::exception_ptr error = {});
-    void finishBatchLocked(Batch &b);
+    void flushLocked(Deferred &d);
 
     std::recursive_mutex m_mutex;         // std, not QRecursiveMutex: ThreadSanitizer sees it
     std::atomic<bool> m_detaching{false}; // a destructor in another thread waits for m_mutex
     ChannelBase *m_channel;               // guarded by m_mutex; null once stopped
+    ChannelBasePrivate *m_core;           // guarded by m_mutex, as m_channel
     QObject *const m_context;             // immutable; only dereferenced in its own thread
     QFutureInterface<void> m_promise;     // thread-safe by itself
     QMetaObject::Connection m_onItem, m_onFinished, m_onContextDestroyed; // guarded by m_mutex

@@ -21,28 +21,21 @@ inline void cpuRelax() noexcept {
 #endif
 }
 
-// How many cpuRelax() take about a microsecond here. PAUSE costs from about 1 ns to about 140 ns
-// depending on the processor, so every spin loop is sized in time, not in iterations.
-// Measured once per process (a few tens of microseconds, on first use).
+// How many cpuRelax() take about a microsecond on this machine (PAUSE costs from about 1 ns to
+// over 100 ns depending on the processor, so every spin is sized in time). Measured once per
+// process, on first use.
 QTCHANNEL_EXPORT int relaxesPerMicrosecond() noexcept;
 
-// A spin budget that learns whether spinning pays off. A thread about to sleep until another
-// thread acts spins first, in case that thread is running on another core and acts within a
-// microsecond or two (a ping-pong): that saves two system calls. When the other thread is not
-// running (a loaded machine), spinning only burns a core. So the budget doubles, up to about
-// two microseconds, each time the awaited event came while spinning, and halves, down to half
-// a microsecond, each time it did not. One budget serves all the threads that wait on one
-// channel; their races on it only blur the average.
-//
-// Two threads that hand items back and forth can settle into sleeping on every hand-off: each
-// wake-up then takes longer than any short spin (15-20 us in an idle virtual machine), so
-// spinning never pays and the budget stays at its floor. A budget made with `probes` breaks
-// out of that: every 32nd spin at the floor spins up to 50 us, long enough to see the partner
-// wake up; if it does, both threads are running and the budget jumps to its maximum. That
-// costs at most 50 us in 32 waits, less than the two system calls a sleep costs each time.
+// A spin budget that learns whether spinning pays off, shared by the threads that wait on one
+// channel. It doubles (up to about 2 us) each time the awaited event came while spinning and
+// halves (down to 0.5 us) each time it did not; with `probes`, every 32nd wait at the floor
+// spins up to 50 us, so two threads that hand items back and forth can leave the
+// sleep-on-every-hand-off mode. docs/design.md, "Spins are sized in time, and adapt", has the
+// measurements behind each number.
 class AdaptiveSpin {
 public:
-    explicit AdaptiveSpin(bool probes = false) noexcept : m_probes(probes) {}
+    explicit AdaptiveSpin(bool probes = false) noexcept
+        : m_probes(probes) {}
 
     // Spins until `done()` holds or the budget is spent; returns `done()`.
     template <typename Done> bool spin(Done &&done) noexcept(noexcept(done())) {
@@ -112,12 +105,11 @@ private:
 };
 
 /*
- * The channel's mutex: a test-and-test-and-set lock that spins briefly and then sleeps on a
- * futex (Linux) or yields (elsewhere). Critical sections in a channel are a few dozen
- * instructions, so a waiter usually gets the lock within the spin, without the two system calls
- * a sleeping mutex costs. docs/design.md has the numbers that chose it over QMutex.
- *
- * Built on std::atomic only, so ThreadSanitizer sees every acquire and release.
+ * The channel's mutex: a test-and-test-and-set lock that spins briefly (adaptively, as above)
+ * and then sleeps on a futex (Linux) or yields (elsewhere). A channel's critical sections are
+ * short, so a waiter usually gets the lock within the spin. Built on std::atomic only, so
+ * ThreadSanitizer sees every acquire and release. docs/design.md, "The lock: spin, then
+ * sleep", says why it is not a QMutex.
  */
 class QTCHANNEL_EXPORT Lock {
 public:

@@ -15,17 +15,12 @@ namespace QtChannel::detail {
 
 /*
  * One blocked thread's wake-up. park() returns once unpark() was called; unpark() may come
- * before park().
+ * before park(). Each thread has one Parker for its whole life (forThisThread()): unpark()
+ * publishes the wake-up and then makes the futex call, so the woken thread may return in
+ * between, and a late call must land on memory that is still the thread's (at worst a
+ * spurious wake-up of its next park(), which re-checks). docs/design.md, "Wake exactly one
+ * waiter, after unlocking", tells the story.
  *
- * Each thread has one Parker for its whole life (forThisThread()), not one per blocking call
- * on its stack: unpark() publishes the wake-up and then makes the futex call, and the woken
- * thread may see the wake-up and return in between. With a Parker per call, that late futex
- * call would land on a dead stack frame (harmless to the kernel, but memory no longer owned);
- * with a Parker per thread it lands on live memory and is at worst a spurious wake-up of the
- * thread's next park(), which re-checks its state.
- *
- * The channel wakes exactly the waiter it served (one per item, no thundering herd), and it
- * does so after releasing the channel lock, so the woken thread never has to wait for it.
  * The state word is a std::atomic, so ThreadSanitizer sees the hand-over; the sleeping is a
  * futex on Linux and a short yield-and-sleep loop elsewhere.
  */

@@ -3,197 +3,204 @@
 
 // Internal header: not part of the public API.
 
-#include <QtChannel/detail/parker.h>
 #include <QtChannel/qtchannel_export.h>
 
-#include <QtCore/QFutureInterface>
-#include <QtCore/QList>
+#include <QtCore/qglobal.h>
 
-#include <algorithm>
+#include <atomic>
+#include <cstddef>
 #include <exception>
+#include <functional>
 #include <memory>
-#include <optional>
-#include <type_traits>
-#include <utility>
 
 namespace QtChannel::detail {
 
-class ForEachRunner;
+struct ItemOps;
+class ItemQueue;
 
-// A started promise: its future waits in waitForFinished() and result() (a future that was not
-// started returns from them at once) and is valid (QFuture::isValid()).
-template <typename T> QFutureInterface<T> startedPromise() {
-    QFutureInterface<T> promise;
-    promise.reportStarted();
-    return promise;
-}
+// What a channel calls with the items that will never be taken (Channel<T>::
+// setUndeliveredHandler(), made untyped).
+using UndeliveredHandler = std::function<void(void *item)>;
+
+// What a waiter needs from its channel when it completes after the lock was released.
+struct Completion {
+    std::exception_ptr reason;                         // Closed: what the future fails with
+    std::shared_ptr<const UndeliveredHandler> handler; // for a failed put's item (may be null)
+};
 
 /*
- * A pending put or get. The channel keeps one FIFO list of pending puts and one of pending
- * gets; futures and blocked threads wait in the same list, so they are served in arrival
- * order whatever their kind.
+ * One pending operation in one of a channel's lines: a get, a put, or a join. Futures,
+ * blocked threads, coroutine awaiters and select arms are all Waiters and wait in the same
+ * first-come, first-served lines, whatever their kind.
  *
- * A future's waiter is allocated by the channel and deleted when it is settled. A blocked
- * thread's waiter lives on that thread's stack; the channel only touches it under its lock,
- * and then reads its `parker` and unparks that once, as its very last access (the parker is
- * the thread's own and outlives the waiter: see Parker).
+ * The channel serves a waiter under its lock in three steps: reserve() commits the waiter (or
+ * refuses: a canceled future, a select that fired on another channel), then the transfer
+ * (accept() takes an item; for a put, the channel moves from `item`), then finish() ends what
+ * reserve() began. After the lock is released, the channel tells the waiter its outcome: first
+ * wake() for Kind::Notify waiters (a blocked thread, a suspended receive, a select), which runs
+ * no user code, then complete() for Kind::Complete ones (futures, a suspended send), which may.
+ * A waiter that is not the channel's (all but futures) must not be destroyed before that last
+ * call returned; its owner withdraws it under the channel's lock, or waits for the call (see
+ * Anchor::withdraw()).
  */
-struct Waiter {
+struct QTCHANNEL_EXPORT Waiter {
+    enum class Side : quint8 { Get, Put, Join };
+    enum class Kind : quint8 {
+        Complete, // complete() may run user code (continuations, the undelivered handler)
+        Notify,   // notify() runs none: first, so that waiting owners go on at once
+    };
     enum class Outcome : quint8 {
-        Pending,  // still linked in its list
+        Pending,  // in a line
         Done,     // served: the item was handed over or accepted
-        Closed,   // the channel closed first
-        Canceled, // the future was canceled by its owner; nothing was handed over
+        Closed,   // the channel was closed (or destroyed) first
+        Canceled, // withdrawn: a canceled future, a select that fired elsewhere
         Failed,   // moving the item threw; `error` says why
     };
 
-    Waiter() = default;
+    Waiter(Side s, Kind k) noexcept
+        : side(s)
+        , kind(k) {}
     Waiter(const Waiter &) = delete;
     Waiter &operator=(const Waiter &) = delete;
-    virtual ~Waiter() = default;
+    virtual ~Waiter();
 
-    bool isCanceled() const { return future && future->isCanceled(); }
+    // --- under the channel's lock --------------------------------------------------------------
+    // Commits the waiter to the transfer about to happen; false when it can no longer be served.
+    virtual bool reserve() { return true; }
+    // Get side: takes the item at `from`, constructing its own from it (ItemOps::construct).
+    // False: refused after all (a future canceled since reserve()); the item is untouched. If
+    // it throws, the item is untouched too.
+    virtual bool accept(void *from) = 0;
+    // Get side, after an accept(): whether it takes one more item now (batches).
+    virtual bool wantsMore() const { return false; }
+    // Ends what reserve() began; `served`: whether the transfer happened. Returns false when a
+    // batch that took items could not keep them (its future was canceled meanwhile): the
+    // channel then gives them back (takenCount(), takenItem(), dropTaken()).
+    virtual bool finish(bool served) noexcept {
+        Q_UNUSED(served);
+        return true;
+    }
+    virtual qsizetype takenCount() const { return 0; }
+    virtual void *takenItem(qsizetype) { return nullptr; }
+    virtual void dropTaken() noexcept {}
+    // A look without commitment: true once it can never be served (a canceled future).
+    virtual bool isWithdrawn() const { return false; }
+    // The select this waiter is an arm of (null: none). Two arms of one select are never paired
+    // with each other, and two selects are reserved in the order of these addresses.
+    virtual const void *group() const noexcept { return nullptr; }
 
-    // Linked in a WaiterList (guarded by the channel lock); after unlinking, `next` chains the
-    // settle list of a Batch.
-    Waiter *prev = nullptr;
-    Waiter *next = nullptr;
-    // Exactly one of these is set, for the waiter's whole life.
-    QFutureInterfaceBase *future = nullptr; // a put() or get() future
-    Parker *parker = nullptr;               // a putBlocking() or getBlocking() caller
-    // Written under the channel lock; a blocked owner reads it after its parker returned.
-    Outcome outcome = Outcome::Pending;
-    std::exception_ptr error;
+    // --- after the lock is released -------------------------------------------------------------
+    // Kind::Notify: tells the owner; runs no user code; the channel's last access to *this.
+    virtual void wake() noexcept {}
+    // Kind::Complete: completes the operation (a future's continuations run) and releases the
+    // waiter (a future's deletes itself); the channel's last access to *this.
+    virtual void complete(const Completion &) {}
+
+    // Set by wake() or complete() of waiters whose owner may withdraw them, as the very last
+    // access.
+    std::atomic<bool> woken{false};
+    Waiter *prev = nullptr;   // the line (guarded by the channel's lock)
+    Waiter *next = nullptr;   // the line, then the Deferred list it was released into
+    void *item = nullptr;     // put side: the item to move from; the channel never destroys it
+    std::exception_ptr error; // Failed: why
+    Outcome outcome = Outcome::Pending; // written under the channel's lock
+    const Side side;
+    const Kind kind;
 };
 
-// Intrusive doubly-linked FIFO of waiters. Guarded by the channel lock.
-class WaiterList {
-public:
-    Waiter *first() const noexcept { return m_first; }
-    bool isEmpty() const noexcept { return m_first == nullptr; }
-    qsizetype count() const noexcept { return m_count; }
+class Parker;
 
-    void append(Waiter *w) noexcept {
-        w->prev = m_last;
-        w->next = nullptr;
-        (m_last ? m_last->next : m_first) = w;
-        m_last = w;
-        ++m_count;
+// What ChannelBase::enqueue() did with a waiter: served it at once (its outcome says how:
+// Done or Failed, or Canceled when it refused), added it to its line, or refused it because
+// the channel is closed (a get: finished).
+enum class Queued : quint8 { Served, Waiting, Closed };
+
+// A thread blocked in putBlocking(), on its stack: `item` is the caller's, moved from only when
+// it is accepted.
+struct QTCHANNEL_EXPORT BlockingPutter final : Waiter {
+    BlockingPutter(void *callerItem, Parker *parker) noexcept
+        : Waiter(Side::Put, Kind::Notify)
+        , m_parker(parker) {
+        item = callerItem;
     }
-
-    void remove(Waiter *w) noexcept {
-        (w->prev ? w->prev->next : m_first) = w->next;
-        (w->next ? w->next->prev : m_last) = w->prev;
-        w->prev = w->next = nullptr;
-        --m_count;
-    }
-
-    // True when enough waiters were added since the last sweep that the list should be swept
-    // for canceled futures: amortised O(1), and a list never holds more than twice its live
-    // waiters plus a small constant.
-    bool needsSweep() const noexcept { return m_count >= m_sweepAt; }
-    void swept() noexcept { m_sweepAt = std::max<qsizetype>(MinSweep, 2 * m_count); }
+    bool accept(void *) override { return false; }
+    void wake() noexcept override;
 
 private:
-    static constexpr qsizetype MinSweep = 32;
-    Waiter *m_first = nullptr;
-    Waiter *m_last = nullptr;
-    qsizetype m_count = 0;
-    qsizetype m_sweepAt = MinSweep;
+    Parker *const m_parker;
 };
 
 /*
- * What an operation found to do once the channel lock is released: waiters to settle,
- * join() futures to finish, signals to emit. Nothing in it runs user code while the lock is
- * held; everything runs afterwards, in ChannelBase::finish().
+ * The items that will never be taken, found by an operation under the lock (evicted or
+ * discarded by an overflow policy, cleared, destroyed with the channel): they are handed to the
+ * undelivered handler, or destroyed, after the lock is released. One item fits in place, so a
+ * conflated channel evicts without allocating.
  */
-struct Batch {
+class QTCHANNEL_EXPORT Doomed {
+public:
+    Doomed() noexcept = default;
+    Doomed(const Doomed &) = delete;
+    Doomed &operator=(const Doomed &) = delete;
+    ~Doomed();
+
+    bool isEmpty() const noexcept { return m_count == 0; }
+    // Adds an item constructed from `from` (ItemOps::construct); unchanged if that throws.
+    void add(const ItemOps &ops, void *from);
+    // Moves every item into the handler (or destroys it), oldest first, and empties.
+    void flush(const UndeliveredHandler *handler);
+
+private:
+    static constexpr std::size_t InPlace = 64;
+    alignas(16) std::byte m_inPlace[InPlace];
+    const ItemOps *m_ops = nullptr;
+    ItemQueue *m_more = nullptr; // beyond the first item, or items that do not fit in place
+    qsizetype m_count = 0;
+    bool m_inPlaceUsed = false;
+};
+
+/*
+ * The work an operation found to do once the channel's lock is released: waiters to wake and
+ * complete, items for the undelivered handler, signals to emit. Nothing in it runs under the
+ * lock; ChannelBase::flush() runs it (wake, undelivered items, futures, signals), and every
+ * operation flushes through a Flusher so that no exit path leaves a waiter unreleased.
+ */
+class QTCHANNEL_EXPORT Deferred {
+public:
     enum Event : quint8 {
         SizeChanged = 0x01,
         ItemAvailable = 0x02,
         SpaceAvailable = 0x04,
         Closed = 0x08,
         Finished = 0x10,
+        Dropped = 0x20,
     };
 
-    Batch() = default;
-    Batch(const Batch &) = delete;
-    Batch &operator=(const Batch &) = delete;
+    Deferred() noexcept = default;
+    Deferred(const Deferred &) = delete;
+    Deferred &operator=(const Deferred &) = delete;
 
-    void settle(Waiter *w, Waiter::Outcome outcome) noexcept {
+    // Records the outcome of a waiter just removed from its line, and queues it.
+    void release(Waiter *w, Waiter::Outcome outcome) noexcept {
         w->outcome = outcome;
         w->next = nullptr;
-        (last ? last->next : first) = w;
-        last = w;
+        (m_last ? m_last->next : m_first) = w;
+        m_last = w;
     }
+    bool isEmpty() const noexcept { return !m_first && !events && doomed.isEmpty(); }
+    bool hasWaiters() const noexcept { return m_first != nullptr; }
 
-    bool isEmpty() const noexcept { return !first && !events && joiners.isEmpty(); }
+    // Wakes the Kind::Notify waiters (no user code) and keeps the futures for complete().
+    void wake() noexcept;
+    // Hands the doomed items to the handler, then completes the futures. Runs user code.
+    void complete();
 
-    Waiter *first = nullptr; // waiters to settle, in the order they were served
-    Waiter *last = nullptr;
     quint8 events = 0;
-    bool cancelJoiners = false;                    // destruction: cancel rather than finish them
-    QList<QFutureInterface<void>> joiners;         // join() futures to finish (or cancel)
-    QList<std::shared_ptr<ForEachRunner>> runners; // destruction: forEach loops to stop
-};
+    Completion completion;
+    Doomed doomed;
 
-// A get() future. The channel owns it until it is settled.
-template <typename T> struct FutureGetWaiter final : Waiter {
-    FutureGetWaiter()
-        : promise(startedPromise<T>()) {
-        future = &promise;
-    }
-    QFutureInterface<T> promise;
-};
-
-// A getBlocking() caller, on its own stack; `slot` is where the item goes.
-template <typename T> struct BlockingGetWaiter final : Waiter {
-    BlockingGetWaiter(Parker *p, std::optional<T> *out)
-        : slot(out) {
-        parker = p;
-    }
-    std::optional<T> *slot;
-};
-
-// Hands `item` to the get waiter `w`. Returns false when w is a future that was canceled just
-// now; the item is then untouched. If constructing the item throws, the exception propagates
-// and w is unchanged.
-template <typename T, typename U> bool deliver(Waiter *w, U &&item) {
-    if (w->parker) {
-        static_cast<BlockingGetWaiter<T> *>(w)->slot->emplace(std::forward<U>(item));
-        return true;
-    }
-    auto &promise = static_cast<FutureGetWaiter<T> *>(w)->promise;
-    if constexpr (std::is_same_v<std::remove_cvref_t<U>, T> && !std::is_lvalue_reference_v<U>) {
-        return promise.reportAndMoveResult(std::move(item));
-    } else {
-        T copy(std::forward<U>(item));
-        return promise.reportAndMoveResult(std::move(copy));
-    }
-}
-
-// A pending put: `item` is the item waiting to be accepted.
-template <typename T> struct PutWaiter : Waiter { T *item = nullptr; };
-
-// A put() future: owns its item until it is accepted, and destroys it if the put fails.
-template <typename T> struct FuturePutWaiter final : PutWaiter<T> {
-    explicit FuturePutWaiter(T &&value)
-        : promise(startedPromise<void>())
-        , owned(std::move(value)) {
-        this->item = &owned;
-        this->future = &promise;
-    }
-    QFutureInterface<void> promise;
-    T owned;
-};
-
-// A putBlocking() caller, on its own stack: `item` is the caller's, moved from only when it is
-// accepted.
-template <typename T> struct BlockingPutWaiter final : PutWaiter<T> {
-    BlockingPutWaiter(Parker *p, T *value) {
-        this->item = value;
-        this->parker = p;
-    }
+private:
+    Waiter *m_first = nullptr;
+    Waiter *m_last = nullptr;
 };
 
 } // namespace QtChannel::detail
