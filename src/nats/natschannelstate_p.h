@@ -2,7 +2,7 @@
 #pragma once
 
 // One NatsChannel's state and protocol, run by the connection's engine thread
-// (natsengine_p.h). docs/design.md ("The NATS channel") explains the protocol; this file says
+// (natsengine_p.h). docs/nats.md ("Design") explains the protocol; this file says
 // who touches what:
 // - "const after open": written by the engine thread before open() completes, which the opening
 //   thread waits for (through a mutex), read by any thread afterwards.

@@ -237,7 +237,7 @@ void NatsEngine::run() {
     for (;;) {
         // Busy: look for the next event a little before sleeping. Waking a sleeping engine costs
         // a futex call on each side and a context switch, and under load the next message is
-        // usually microseconds away (docs/design.md: the engine's spin).
+        // usually microseconds away (docs/nats.md, "Design": the engine's spin).
         if (m_spin.count() > 0) {
             const auto until = NatsClock::now() + m_spin;
             bool caught = false;

@@ -2,8 +2,8 @@
 #pragma once
 
 // The engine behind one NatsConnection: a thread of its own that owns every piece of channel
-// state, and the only thread that talks to nats.c after the connection is made. docs/design.md
-// ("The NATS channel") says why it is built this way.
+// state, and the only thread that talks to nats.c after the connection is made. docs/nats.md
+// ("Design") says why it is built this way.
 //
 // Threads and what they touch:
 // - nats.c's threads (socket reader, flusher, a delivery thread per subscription, the

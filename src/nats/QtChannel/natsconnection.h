@@ -83,7 +83,7 @@ struct NatsConnectionOptions {
  *
  * The connection runs its own engine thread: nats.c's threads read and write the socket, hand
  * what arrives to the engine, and the engine settles futures, wakes blocked threads and posts
- * signals to the objects' threads (docs/design.md says why). Signals of this object are
+ * signals to the objects' threads (docs/nats.md, "Design", says why). Signals of this object are
  * emitted in the thread it lives in, from its event loop.
  *
  * Reconnection is automatic (see NatsConnectionOptions::maxReconnects): while reconnecting,
