@@ -339,8 +339,9 @@ static void killStreamLeader(NatsCluster &cluster, const QString &channel) {
             .value(QLatin1String("leader"))
             .toString();
     };
-    const QString leader = leaderSeenBy(0);
-    QVERIFY2(!leader.isEmpty(), "no stream leader");
+    // Under load a node can be slow to answer, or not know the leader yet: ask until it does.
+    QString leader;
+    QTRY_VERIFY2_WITH_TIMEOUT(!(leader = leaderSeenBy(0)).isEmpty(), "no stream leader", 30000);
     const int index = leader.mid(1).toInt() - 1; // nodes are n1, n2, n3
     qInfo().noquote() << "killing the stream leader" << leader;
     cluster.node(index).kill();
