@@ -7,7 +7,7 @@
 //   takes them with getManyBlocking(64).
 // - W4 qtchannel-batch: W4's producer (putBlocking per item), the consumer on the event loop
 //   drains with tryGetMany(64) on itemAvailable(), as the coalesced peer swaps its list out.
-// - W8 conflated: a producer thread puts 1..n as fast as it can into a channel of capacity 1
+// - W9 conflated: a producer thread puts 1..n as fast as it can into a channel of capacity 1
 //   with Overflow::DropOldest (tryPut, never waits); the consumer on the main thread's event
 //   loop takes the latest value on itemAvailable() and spends about a microsecond on each (a
 //   consumer slower than the producer: a GUI showing a sensor). Items the policy evicts go to
@@ -208,7 +208,7 @@ Sample w8QtChannelConflated(qint64 n, Meter &m) {
     producer.join();
     m.stop();
     if (refused)
-        std::fprintf(stderr, "W8/qtchannel-conflated: %lld tryPut() call(s) returned Full\n",
+        std::fprintf(stderr, "W9/qtchannel-conflated: %lld tryPut() call(s) returned Full\n",
                      static_cast<long long>(refused));
     check(ch.droppedCount() > 0 || n < 100, "nothing was dropped: the consumer kept up");
     return {n, sent, received + evicted};

@@ -57,7 +57,7 @@ std::string title(const std::string &workload) {
         {"W7", "W7 select fan-in: 2 producer threads, 2 channels of capacity 1024, 1 consumer "
                "selecting over both"},
         {"W7b", "W7b select stop: a worker waits for a job or a stop command"},
-        {"W8", "W8 conflated: a producer thread at full speed, a slow consumer on the event "
+        {"W9", "W9 conflated: a producer thread at full speed, a slow consumer on the event "
                "loop, only the latest value counts"},
     };
     const auto it = titles.find(workload);
@@ -353,7 +353,7 @@ bool Report::write(const std::string &md) const {
     static const std::map<std::string, std::string> shortNames = {
         {"W1", "spsc"},          {"W2", "mpmc"},         {"W3", "pingpong"},
         {"W4", "eventloop"},     {"W5", "singlethread"}, {"W6", "waiters"},
-        {"W7", "select fan-in"}, {"W7b", "select stop"}, {"W8", "conflated"}};
+        {"W7", "select fan-in"}, {"W7b", "select stop"}, {"W9", "conflated"}};
     for (const std::string &w : workloads) {
         std::ostringstream chart;
         if (w != "W6") {

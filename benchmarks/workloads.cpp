@@ -18,7 +18,7 @@ constexpr bool Peer = false;
 const std::vector<Benchmark> &benchmarks() {
     using namespace Workloads;
     constexpr qint64 W1 = 4000000, W2 = 4000000, W3 = 200000, W4 = 2000000, W5 = 1000000,
-                     W6 = 1000000, W7 = 4000000, W8 = 4000000;
+                     W6 = 1000000, W7 = 4000000, W9 = 4000000;
     static const std::vector<Benchmark> all = {
         {"W1",
          "qtchannel",
@@ -564,21 +564,21 @@ const std::vector<Benchmark> &benchmarks() {
          w7bQtCv,
          {}},
 
-        {"W8",
+        {"W9",
          "qtchannel-conflated",
          "QtChannel capacity 1 + DropOldest, tryPut; itemAvailable + tryGet",
          Subject,
-         W8,
-         W8 / 100,
+         W9,
+         W9 / 100,
          "item",
          w8QtChannelConflated,
          {}},
-        {"W8",
+        {"W9",
          "latest-mutex",
          "latest value under a QMutex, one queued call per empty->set (by hand)",
          Peer,
-         W8,
-         W8 / 100,
+         W9,
+         W9 / 100,
          "item",
          w8LatestMutex,
          {}},

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages a QtChannel task needs, when any of them is missing.
-#   scripts/deps.sh core|qml|coro|bench|fuzz|docs|format|memcheck ...
+#   scripts/deps.sh core|qml|coro|nats|bench|bench-nats|fuzz|docs|format|memcheck ...
 # Runs apt-get as root (directly, or through sudo for other users). Does nothing, and needs
 # no network, when everything is installed already.
 set -euo pipefail
@@ -13,6 +13,8 @@ declare -A groups=(
            qml6-module-qtquick-layouts qml6-module-qttest qml6-module-qtquick-shapes
            fonts-dejavu-core"
     [coro]="qcoro-qt6-dev"
+    [nats]="libnats-dev nats-server openssl iproute2 iptables"
+    [bench-nats]="libnats-dev nats-server redis-server libhiredis-dev"
     [bench]="libbenchmark-dev libboost1.81-dev libconcurrentqueue-dev golang-go gnuplot-nox"
     [fuzz]="clang-14 libclang-rt-14-dev"
     [docs]="doxygen"

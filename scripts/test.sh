@@ -21,7 +21,7 @@ while [ $# -gt 0 ]; do
 done
 build="${build:-build/test${sanitize:+-${sanitize//,/-}}}"
 
-scripts/deps.sh core qml coro
+scripts/deps.sh core qml coro nats
 
 cmake -S . -B "$build" -G Ninja \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -35,9 +35,16 @@ if [ -z "$sanitize" ] && [ ${#ctest_args[@]} -eq 0 ]; then
     prefix="$PWD/$build/install"
     rm -rf "$prefix" "$build/consumer-install" "$build/consumer-subproject"
     cmake --install "$build" --prefix "$prefix" >/dev/null
-    cmake -S tests/install -B "$build/consumer-install" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+    expect_nats=OFF
+    [ -f "$prefix/lib/cmake/QtChannel/QtChannelNatsTargets.cmake" ] && expect_nats=ON
+    cmake -S tests/install -B "$build/consumer-install" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" \
+        -DQTCHANNEL_EXPECT_NATS=$expect_nats >/dev/null
     cmake --build "$build/consumer-install"
     "$build/consumer-install/install-consumer"
+    if [ "$expect_nats" = ON ]; then
+        echo "== consumer of the installed Nats component: find_package(QtChannel COMPONENTS Nats)"
+        "$build/consumer-install/install-consumer-nats"
+    fi
     if [ -f "$prefix/lib/cmake/QtChannel/QtChannelQmlTargets.cmake" ]; then
         echo "== consumers of the installed QML module: import QtChannel, and sharing a channel"
         rm -rf "$build/consumer-qml"
