@@ -2,7 +2,8 @@
 # Runs the test suite under valgrind's memcheck: every CTest test of the normal build (the
 # one scripts/test.sh makes), each in valgrind, two at a time. Fails on any memcheck error or
 # definite leak. The long-running tests are scaled down (valgrind is some 20-50 times
-# slower); the soak and the sanitizer-only tests are skipped.
+# slower); the soak, the sanitizer-only tests and the NATS tests (real servers and peer
+# processes with network deadlines; ASan and TSan cover that library) are skipped.
 #
 #   scripts/memcheck.sh [--build-dir DIR] [--jobs N] [TEST_REGEX]
 #
@@ -38,7 +39,7 @@ python3 - "$logs" "$jobs" "$regex" "$PWD/tests/valgrind.supp" <<'PY'
 import concurrent.futures, json, os, re, subprocess, sys, time
 
 logs, jobs, regex, supp = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-skip = re.compile(r"^(soak_short|tsan_canary|fuzz_channel_corpus)$")
+skip = re.compile(r"^(soak_short|tsan_canary|fuzz_channel_corpus|tst_nats.*|.*nats.*canary.*)$")
 tests = []
 for t in json.load(open(os.path.join(logs, "tests.json")))["tests"]:
     if skip.match(t["name"]) or (regex and not re.search(regex, t["name"])):
