@@ -16,6 +16,7 @@
 #include <QtCore/QFile>
 #include <QtCore/QHash>
 #include <QtCore/QJsonArray>
+#include <QtCore/QJsonDocument>
 #include <QtCore/QJsonObject>
 #include <QtCore/QSet>
 #include <QtTest/QTest>
@@ -287,8 +288,26 @@ void tst_NatsFaults::underLoad(const Load &load, const std::function<void()> &fa
         strikeAt(QStringLiteral("taken"));
     }
     QVERIFY(ch->close());
+    // What the server holds, for a consumer that does not see the channel finished.
+    auto serverState = [&] {
+        auto compact = [](const QJsonObject &json) {
+            return QString::fromUtf8(QJsonDocument(json).toJson(QJsonDocument::Compact));
+        };
+        const QByteArray stream = "QTCHANNEL_" + load.channel.toUtf8();
+        for (const QUrl &u : load.test) {
+            const QJsonObject info = jsApi(u, "$JS.API.STREAM.INFO." + stream);
+            if (info.isEmpty())
+                continue;
+            return QStringLiteral("\nthe stream: %1\nits consumer: %2")
+                .arg(compact(info.value(QLatin1String("state")).toObject()),
+                     compact(jsApi(u, "$JS.API.CONSUMER.INFO." + stream + ".QTCHANNEL")));
+        }
+        return QString();
+    };
     for (auto &c : consumers) {
-        QVERIFY2(c->wait(deadline) == 0, qPrintable(c->errors()));
+        if (c->wait(deadline) != 0)
+            QFAIL(qPrintable(QStringLiteral("a consumer did not end: %1%2%3")
+                                 .arg(c->output(), c->errors(), serverState())));
         QVERIFY2(c->output().contains(QStringLiteral("finished 1")), qPrintable(c->output()));
     }
     QTRY_VERIFY_WITH_TIMEOUT(joined.isFinished(), 20000);
