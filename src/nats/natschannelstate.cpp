@@ -1300,11 +1300,16 @@ void NatsChannelState::onStreamInfo(const NatsApiReply &reply) {
     const QJsonObject cfg = reply.json.value(QLatin1String("config")).toObject();
     const qsizetype msgs = qsizetype(state.value(QLatin1String("messages")).toInteger());
     const bool sealed = cfg.value(QLatin1String("sealed")).toBool();
-    emitSize(msgs);
+    // Once finished, what is left in the stream is nothing a get can take (checkRemainder()).
+    emitSize(finished.load(std::memory_order_relaxed) ? 0 : msgs);
     if (sealed)
         markClosed();
     if (sealed && msgs == 0)
         markFinished();
+    else if (sealed && msgs == m_lastSealedSize)
+        checkRemainder(msgs, state.value(QLatin1String("first_seq")).toInteger(),
+                       state.value(QLatin1String("last_seq")).toInteger());
+    m_lastSealedSize = sealed ? msgs : -1;
     const qsizetype cap = capacity();
     if (!sealed && (cap == Unbounded || msgs < cap)) {
         if (m_spaceArmed && listened(SpaceAvailable)) {
@@ -1330,6 +1335,56 @@ void NatsChannelState::onConsumerInfo(const NatsApiReply &reply) {
         m_itemArmed = false;
         toOwner([](NatsChannelBase *o) { Q_EMIT o->itemAvailable(); });
     }
+}
+
+// The stream is sealed and still holds items, and did not change since the last poll: are they
+// still to be taken? A single server killed with -9 can come back with a consumer state that
+// counts items as acknowledged (below its acknowledgement floor) while the stream, whose removal
+// of them was not written yet, still holds them. The server never delivers those again, and no
+// put can come after the seal: the channel is drained although the stream is not empty. Without
+// this check, every get and join() would wait for them forever.
+void NatsChannelState::checkRemainder(qsizetype msgs, qint64 firstSeq, qint64 lastSeq) {
+    if (m_remainderCheckInFlight || finished.load(std::memory_order_relaxed))
+        return;
+    m_remainderCheckInFlight = true;
+    auto self = shared_from_this();
+    engine->apiRequest("$JS.API.CONSUMER.INFO." + stream + '.' + m_consumer, {},
+                       m_options.requestTimeout,
+                       [self, msgs, firstSeq, lastSeq](NatsApiReply reply) {
+                           self->onRemainderInfo(reply, msgs, firstSeq, lastSeq);
+                       });
+}
+
+void NatsChannelState::onRemainderInfo(const NatsApiReply &reply, qsizetype msgs, qint64 firstSeq,
+                                       qint64 lastSeq) {
+    m_remainderCheckInFlight = false;
+    if (!reply.ok() || m_detached || m_lost || finished.load(std::memory_order_relaxed))
+        return;
+    // Asked after the seal was seen: nothing can be put any more. Nothing left to deliver for
+    // the first time (num_pending), nothing delivered and waiting for its acknowledgement or its
+    // redelivery (num_ack_pending, which counts given back items too), and the acknowledgement
+    // floor at or past the stream's last item: every item left is one the consumer counts as
+    // acknowledged, and nothing will ever be delivered again.
+    const qint64 pending = reply.json.value(QLatin1String("num_pending")).toInteger(-1);
+    const qint64 ackPending = reply.json.value(QLatin1String("num_ack_pending")).toInteger(-1);
+    const qint64 ackFloor = reply.json.value(QLatin1String("ack_floor"))
+                                .toObject()
+                                .value(QLatin1String("stream_seq"))
+                                .toInteger(-1);
+    if (pending != 0 || ackPending != 0 || ackFloor < lastSeq)
+        return;
+    qCWarning(lcNats).noquote()
+        << QStringLiteral("channel %1 is sealed and drained, but its stream still holds %2 "
+                          "item(s) (sequences %3 to %4) that its consumer counts as acknowledged "
+                          "(acknowledgement floor %5): the server lost their removal (killed "
+                          "before writing it); the channel is finished")
+               .arg(name)
+               .arg(msgs)
+               .arg(firstSeq)
+               .arg(lastSeq)
+               .arg(ackFloor);
+    emitSize(0);
+    markFinished();
 }
 
 void NatsChannelState::checkCloseMarker() {

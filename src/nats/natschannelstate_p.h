@@ -176,6 +176,9 @@ private:
     void pollNow();
     void onStreamInfo(const NatsApiReply &reply);
     void onConsumerInfo(const NatsApiReply &reply);
+    void checkRemainder(qsizetype msgs, qint64 firstSeq, qint64 lastSeq);
+    void onRemainderInfo(const NatsApiReply &reply, qsizetype msgs, qint64 firstSeq,
+                         qint64 lastSeq);
     void checkCloseMarker();
     void seal(NatsClock::time_point deadline, std::function<void(std::exception_ptr)> done);
     void publishCloseMarker(const QByteArray &closer, int attempt, NatsClock::time_point deadline,
@@ -244,6 +247,8 @@ private:
     std::vector<std::function<void(std::exception_ptr)>> m_refreshWaiters;
     bool m_pollInFlight = false;
     bool m_consumerPollInFlight = false;
+    bool m_remainderCheckInFlight = false;
+    qsizetype m_lastSealedSize = -1; // the stream's size at the last poll, if it was sealed
     NatsClock::time_point m_lastPollAt{};
     int m_pollCount = 0;
     NatsClock::time_point m_timerAt = NatsClock::time_point::max();

@@ -41,6 +41,9 @@ struct Config {
     bool bind = false;
 };
 
+// How long a consumer waits for an item before it reports the wait on standard error.
+constexpr milliseconds StallReport = 10s;
+
 void say(const QString &line) {
     std::fprintf(stdout, "%s\n", qPrintable(line));
     std::fflush(stdout);
@@ -136,6 +139,23 @@ int consume(const Config &c, const QCommandLineParser &args) {
         return 0;
     }
     qint64 taken = 0;
+    // The next item, or nothing once the channel is finished. A wait that lasts says so on
+    // standard error, with what this process knows of the channel, so that a consumer that never
+    // sees the channel finished is not a silent timeout in the test.
+    auto next = [&](auto get) {
+        for (int quiet = 0;; ++quiet) {
+            auto got = get(QDeadlineTimer(StallReport));
+            if (got || channel->isFinished())
+                return got;
+            if (quiet % 3 == 2 || channel->isClosed())
+                std::fprintf(stderr,
+                             "qtchannel-nats-peer: no item for %lld s after %lld taken; the "
+                             "channel: closed %d, finished %d, size %lld\n",
+                             qint64(duration_cast<seconds>(StallReport).count()) * (quiet + 1),
+                             taken, int(channel->isClosed()), int(channel->isFinished()),
+                             qint64(channel->size()));
+        }
+    };
     if (style == QLatin1String("foreach")) {
         QObject context;
         QFuture<void> done = channel->forEach(&context, [&](const QByteArray &item) {
@@ -150,7 +170,7 @@ int consume(const Config &c, const QCommandLineParser &args) {
         done.waitForFinished(); // rethrows a failure
     } else if (style == QLatin1String("delivery")) {
         std::deque<QFuture<void>> acks;
-        while (auto d = channel->getDeliveryBlocking()) {
+        while (auto d = next([&](QDeadlineTimer t) { return channel->getDeliveryBlocking(t); })) {
             out.line(d->item() + ' ' + QByteArray::number(d->deliveryCount()) + ' ' +
                      QByteArray::number(d->sequence()));
             acks.push_back(d->ack());
@@ -172,7 +192,7 @@ int consume(const Config &c, const QCommandLineParser &args) {
             }
         }
     } else {
-        while (auto item = channel->getBlocking()) {
+        while (auto item = next([&](QDeadlineTimer t) { return channel->getBlocking(t); })) {
             out.line(*item + " 0 0");
             ++taken;
         }
