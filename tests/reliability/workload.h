@@ -217,7 +217,13 @@ template <typename T = Tracked> WorkloadResult runWorkload(const WorkloadConfig 
             // The coroutines start in the loop thread and resume there, from its event loop.
             auto &coroRun = runs[size_t(cfg.consumers) + 2];
             const int p = cfg.producers;
+            // Qt's event queue hands the functor over behind a mutex ThreadSanitizer cannot see
+            // (Debian's Qt is not instrumented); this flag makes the hand-over of everything
+            // built above (closeIfDue, the runs) visible to it.
+            static std::atomic<int> handedOver{0};
+            handedOver.fetch_add(1, std::memory_order_release);
             QMetaObject::invokeMethod(context, [&, p] {
+                (void)handedOver.load(std::memory_order_acquire);
                 coroConsumer = detail::receiveAll(c, [&](int v) {
                     std::lock_guard lock(eventLoopMutex);
                     coroRun.push_back(v);
