@@ -136,7 +136,8 @@ class QTCHANNELQML_EXPORT QmlChannel : public QObject {
 
 public:
     //! Channel.Wait, Channel.DropOldest, Channel.DropNewest: QtChannel::Overflow for QML.
-    enum OverflowPolicy {
+    //! A fixed underlying type: QML may assign any number, which setOverflow() then rejects.
+    enum OverflowPolicy : int {
         Wait = int(QtChannel::Overflow::Wait),
         DropOldest = int(QtChannel::Overflow::DropOldest),
         DropNewest = int(QtChannel::Overflow::DropNewest),
