@@ -164,6 +164,8 @@ private:
     // Producers and consumers through the channel while `fault` strikes, a quarter of the way;
     // then the test closes the channel and checks the ledger.
     void underLoad(const Load &load, const std::function<void()> &fault);
+    // The load of the cluster tests: every node's URL, a stream replicated 3 times.
+    static Load clusterLoad(const NatsCluster &cluster, const QString &channel);
 
     QTemporaryDir m_dir;
 };
@@ -352,6 +354,19 @@ void tst_NatsFaults::serverKilledAndRestartedUnderLoad() {
     });
 }
 
+tst_NatsFaults::Load tst_NatsFaults::clusterLoad(const NatsCluster &cluster,
+                                                 const QString &channel) {
+    QStringList urls;
+    for (const QUrl &u : cluster.urls())
+        urls << u.toString();
+    Load load;
+    load.servers = urls.join(QLatin1Char(','));
+    load.test = cluster.urls();
+    load.channel = channel;
+    load.replicas = 3;
+    return load;
+}
+
 // Kills the stream's leader (SIGKILL) and waits until the survivors have elected another.
 static void killStreamLeader(NatsCluster &cluster, const QString &channel) {
     const QByteArray subject = "$JS.API.STREAM.INFO.QTCHANNEL_" + channel.toUtf8();
@@ -449,14 +464,7 @@ void tst_NatsFaults::clusterLeaderKilledWhileProducing() {
     NatsCluster cluster(3);
     QString error;
     QVERIFY2(cluster.start(&error), qPrintable(error));
-    QStringList urls;
-    for (const QUrl &u : cluster.urls())
-        urls << u.toString();
-    Load load;
-    load.servers = urls.join(QLatin1Char(','));
-    load.test = cluster.urls();
-    load.channel = QStringLiteral("producing");
-    load.replicas = 3;
+    Load load = clusterLoad(cluster, QStringLiteral("producing"));
     load.perProducer = sanitized() ? 1000 : 5000;
     // The consumers start once the producers are done: nats-server 2.9.10 can give acknowledged
     // puts' sequence numbers to other puts when its stream leader dies while a work queue is
@@ -469,14 +477,7 @@ void tst_NatsFaults::clusterLeaderKilledWhileConsuming() {
     NatsCluster cluster(3);
     QString error;
     QVERIFY2(cluster.start(&error), qPrintable(error));
-    QStringList urls;
-    for (const QUrl &u : cluster.urls())
-        urls << u.toString();
-    Load load;
-    load.servers = urls.join(QLatin1Char(','));
-    load.test = cluster.urls();
-    load.channel = QStringLiteral("consuming");
-    load.replicas = 3;
+    Load load = clusterLoad(cluster, QStringLiteral("consuming"));
     load.perProducer = sanitized() ? 1000 : 5000;
     load.strike = Load::Strike::WhileConsuming;
     underLoad(load, [&] { killStreamLeader(cluster, load.channel); });
@@ -492,14 +493,7 @@ void tst_NatsFaults::clusterLeaderKilledWhileProducingAndConsuming() {
     NatsCluster cluster(3);
     QString error;
     QVERIFY2(cluster.start(&error), qPrintable(error));
-    QStringList urls;
-    for (const QUrl &u : cluster.urls())
-        urls << u.toString();
-    Load load;
-    load.servers = urls.join(QLatin1Char(','));
-    load.test = cluster.urls();
-    load.channel = QStringLiteral("both");
-    load.replicas = 3;
+    Load load = clusterLoad(cluster, QStringLiteral("both"));
     load.strike = Load::Strike::WhileBoth;
     underLoad(load, [&] { killStreamLeader(cluster, load.channel); });
 }
