@@ -28,20 +28,21 @@ namespace QtChannel {
 namespace detail {
 
 namespace {
-// The states of a select; an arm index (>= 0) once one fired.
-enum State : int {
-    Idle = -6,     // not running yet
-    AllDead = -5,  // every arm is dead
-    Canceled = -4, // its run was canceled (future canceled, context or select destroyed)
-    TimedOut = -3, // the deadline passed first
-    Busy = -2,     // a channel has reserved it and is transferring
-    Waiting = -1,  // in the lines, nothing fired yet
-};
+Q_DECL_COLD_FUNCTION Q_NEVER_INLINE quint32 randomSeed() {
+    return std::random_device{}() | 1u;
+}
 
-// A small, fast random generator per thread, for the order the arms are tried in.
-quint32 randomBelow(quint32 n) {
-    thread_local std::minstd_rand rng(std::random_device{}());
-    return quint32(rng()) % n;
+// A small, fast random number below n per thread, for the order the arms are tried in
+// (xorshift32; Lemire's multiply-shift instead of a division). The state is constant-initialised
+// (no guard on each call) and seeded on first use.
+quint32 randomBelow(quint32 n) noexcept {
+    thread_local quint32 x = 0;
+    if (Q_UNLIKELY(x == 0))
+        x = randomSeed();
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return quint32((quint64(x) * n) >> 32);
 }
 } // namespace
 
@@ -71,75 +72,60 @@ struct AsyncRun final : CancelWatch, std::enable_shared_from_this<AsyncRun> {
     bool contextGone = false; // the context's thread only
 };
 
-class SelectCore {
-public:
-    explicit SelectCore(Select *s) noexcept
-        : select(s) {}
+// --- the state ------------------------------------------------------------------------------
 
-    bool reserve() noexcept {
-        for (Backoff backoff;;) {
-            int s = state.load(std::memory_order_acquire);
-            if (s == Waiting) {
-                // A run() whose future was canceled is withdrawn as soon as a channel looks
-                // at it, not when its context's thread resolves the cancel: it never fires
-                // after the cancel (the resolve then finds it ended, and settles it).
-                const int to = async && async->promise.isCanceled() ? Canceled : Busy;
-                if (state.compare_exchange_weak(s, to, std::memory_order_acq_rel))
-                    return to == Busy;
-            } else if (s == Busy) {
-                backoff.pause(); // another channel is transferring: a few instructions
-            } else {
-                return false;
-            }
+bool SelectCore::reserve() noexcept {
+    for (Backoff backoff;;) {
+        int s = state.load(std::memory_order_acquire);
+        if (s == Waiting) {
+            // A run() whose future was canceled is withdrawn as soon as a channel looks at it,
+            // not when its context's thread resolves the cancel: it never fires after the
+            // cancel (the resolve then finds it ended, and settles it).
+            const int to = async && async->promise.isCanceled() ? Canceled : Busy;
+            if (state.compare_exchange_weak(s, to, std::memory_order_acq_rel))
+                return to == Busy;
+        } else if (s == Busy) {
+            backoff.pause(); // another channel is transferring: a few instructions
+        } else {
+            return false;
         }
     }
-    void finish(int index, bool served) noexcept {
-        state.store(served ? index : Waiting, std::memory_order_release);
-    }
-    bool isDone() const noexcept {
-        const int s = state.load(std::memory_order_acquire);
-        return s != Waiting && s != Busy;
-    }
-    // Moves Waiting to `to`, waiting out a reservation in progress; false if the select fired
-    // or ended first.
-    bool end(int to) noexcept {
-        for (Backoff backoff;;) {
-            int s = state.load(std::memory_order_acquire);
-            if (s == Waiting) {
-                if (state.compare_exchange_weak(s, to, std::memory_order_acq_rel))
-                    return true;
-            } else if (s == Busy) {
-                backoff.pause();
-            } else {
-                return false;
-            }
+}
+
+void SelectCore::finish(int index, bool served) noexcept {
+    state.store(served ? index : Waiting, std::memory_order_release);
+}
+
+bool SelectCore::isDone() const noexcept {
+    const int s = state.load(std::memory_order_acquire);
+    return s != Waiting && s != Busy;
+}
+
+// Moves Waiting to `to`, waiting out a reservation in progress; false if the select fired or
+// ended first.
+bool SelectCore::end(int to) noexcept {
+    for (Backoff backoff;;) {
+        int s = state.load(std::memory_order_acquire);
+        if (s == Waiting) {
+            if (state.compare_exchange_weak(s, to, std::memory_order_acq_rel))
+                return true;
+        } else if (s == Busy) {
+            backoff.pause();
+        } else {
+            return false;
         }
     }
+}
 
-    SelectArm *armAt(int index) const { return select->m_arms[size_t(index)].get(); }
-    void armWoken(SelectArm *arm) noexcept;
-    void waitForArm(int index) noexcept;
-    int tryPass(bool &allDead);
-    bool registerArms(bool &notifyExpected);
-    void withdrawAll(int except) noexcept;
-    void giveBack(int index) noexcept;
-    void reset(int arms);
-
-    Select *const select;
-    std::atomic<int> state{Idle};
-    std::atomic<int> liveArms{0};
-    Parker *parker = nullptr;            // a blocking run's thread
-    std::shared_ptr<AsyncRun> async;     // an asynchronous run
-    std::shared_ptr<ResumeQueue> resume; // an awaiting coroutine's thread
-    ResumeQueue::Entry resumeEntry;      // its place in that queue
-};
+SelectArm *SelectCore::armAt(int index) const noexcept {
+    return select->m_arms[index];
+}
 
 // --- the arms ------------------------------------------------------------------------------
 
 SelectArm::SelectArm(Side s, ChannelBase *ch) noexcept
     : Waiter(s, Kind::Notify)
-    , channel(ch)
-    , anchor(ChannelBasePrivate::get(ch)->anchor) {}
+    , channel(ch) {}
 
 SelectArm::~SelectArm() = default;
 
@@ -198,7 +184,7 @@ void SelectCore::armWoken(SelectArm *arm) noexcept {
 // Waits until the channel that fired arm `index` is done with it (its wake() ran), unless it
 // fired in this thread, while it joined the lines.
 void SelectCore::waitForArm(int index) noexcept {
-    SelectArm *arm = select->m_arms[size_t(index)].get();
+    SelectArm *arm = armAt(index);
     if (!arm->linked)
         return;
     for (Backoff backoff; !arm->woken.load(std::memory_order_acquire);)
@@ -207,11 +193,11 @@ void SelectCore::waitForArm(int index) noexcept {
 
 // --- running ---------------------------------------------------------------------------------
 
-void SelectCore::reset(int arms) {
+void SelectCore::reset(int arms) noexcept {
     state.store(Waiting, std::memory_order_relaxed);
     liveArms.store(arms, std::memory_order_relaxed);
     for (int i = 0; i < arms; ++i) {
-        SelectArm *arm = select->m_arms[size_t(i)].get();
+        SelectArm *arm = armAt(i);
         arm->core = this;
         arm->index = i;
     }
@@ -227,7 +213,7 @@ int SelectCore::tryPass(bool &allDead) {
     const int start = int(randomBelow(quint32(n)));
     for (int k = 0; k < n; ++k) {
         const int i = (start + k) % n;
-        SelectArm *arm = select->m_arms[size_t(i)].get();
+        SelectArm *arm = armAt(i);
         if (arm->tryNow()) {
             state.store(i, std::memory_order_release);
             allDead = false;
@@ -249,8 +235,11 @@ bool SelectCore::registerArms(bool &notifyExpected) {
         return end(AllDead);
     const int start = int(randomBelow(quint32(n)));
     for (int k = 0; k < n; ++k) {
-        SelectArm *arm = select->m_arms[size_t((start + k) % n)].get();
-        const Queued queued = ChannelBasePrivate::get(arm->channel)->enqueueAndFlush(arm);
+        SelectArm *arm = armAt((start + k) % n);
+        ChannelBasePrivate *const channel = ChannelBasePrivate::get(arm->channel);
+        if (!arm->anchor) // what lets a withdrawal find the channel, or find it gone
+            arm->anchor = AnchorRef(channel->anchor);
+        const Queued queued = channel->enqueueAndFlush(arm);
         switch (queued) {
         case Queued::Waiting:
             arm->linked = true;
@@ -278,9 +267,9 @@ bool SelectCore::registerArms(bool &notifyExpected) {
 // Takes every arm but `except` out of its channel's line (or waits until its channel is done
 // with it).
 void SelectCore::withdrawAll(int except) noexcept {
-    for (const auto &arm : select->m_arms) {
+    for (SelectArm *arm : select->m_arms) {
         if (arm->index != except && arm->linked) {
-            arm->anchor->withdraw(arm.get());
+            arm->anchor->withdraw(arm);
             arm->linked = false;
         }
     }
@@ -292,7 +281,7 @@ void SelectCore::withdrawAll(int except) noexcept {
 void SelectCore::giveBack(int index) noexcept {
     if (index < 0)
         return;
-    SelectArm *arm = select->m_arms[size_t(index)].get();
+    SelectArm *arm = armAt(index);
     if (arm->side != Waiter::Side::Get || arm->takenCount() == 0)
         return;
     Deferred d;
@@ -311,27 +300,19 @@ void AsyncRun::resolve() {
             return;
         canceled = contextGone || !context || promise.isCanceled();
         if (canceled)
-            owner->end(Canceled); // no effect if an arm fired, or the run ended, first
+            owner->end(SelectCore::Canceled); // no effect if an arm fired, or the run ended, first
         else if (!owner->isDone())
             return; // nothing to resolve yet
         done = true;
         fired = owner->state.load(std::memory_order_acquire);
     }
-    unwatch(promise); // no cancel may post to the relay once it is going
     SelectCore *core = owner;
-    if (fired >= 0)
-        core->waitForArm(fired);
-    core->withdrawAll(fired);
-    relay->deleteLater();
+    core->endAsync(fired);
     if (canceled) {
-        // An arm that fired and whose handler will not run loses nothing: a get's item goes
-        // back to the head of its channel, a put's item stays accepted.
-        core->giveBack(fired);
-        promise.cancel();
-        promise.reportFinished();
+        core->cancelAsync(fired);
         return;
     }
-    if (fired == AllDead) {
+    if (fired == SelectCore::AllDead) {
         promise.reportException(closedError());
         promise.reportFinished();
         return;
@@ -352,6 +333,24 @@ void AsyncRun::resolve() {
     promise.reportFinished();
 }
 
+// The end of an asynchronous run, once decided (`done` set under its mutex): no cancel posts to
+// the relay any more, the arms leave their lines, the relay goes.
+void SelectCore::endAsync(int fired) noexcept {
+    async->unwatch(async->promise);
+    if (fired >= 0)
+        waitForArm(fired);
+    withdrawAll(fired);
+    async->relay->deleteLater();
+}
+
+// Cancels an ended asynchronous run. An arm that fired and whose handler will not run loses
+// nothing: a get's item goes back to the head of its channel, a put's item stays accepted.
+void SelectCore::cancelAsync(int fired) noexcept {
+    giveBack(fired);
+    async->promise.cancel();
+    async->promise.reportFinished();
+}
+
 // --- co_await ------------------------------------------------------------------------------
 
 SelectAwaiter::SelectAwaiter(Select &select, QDeadlineTimer deadline) noexcept
@@ -365,15 +364,15 @@ SelectAwaiter::SelectAwaiter(SelectAwaiter &&other) noexcept
 bool SelectAwaiter::await_ready() {
     m_select->begin("operator co_await()");
     bool allDead = false;
-    m_fired = m_select->m_core->tryPass(allDead);
+    m_fired = m_select->m_core.tryPass(allDead);
     return m_fired >= 0 || allDead || m_deadline.hasExpired();
 }
 
 bool SelectAwaiter::await_suspend(std::coroutine_handle<> handle) {
-    SelectCore &core = *m_select->m_core;
+    SelectCore &core = m_select->m_core;
     core.resume = ResumeQueue::forThisThread();
     core.resumeEntry.handle = handle;
-    core.state.store(Waiting, std::memory_order_release);
+    core.state.store(SelectCore::Waiting, std::memory_order_release);
     bool notifyExpected = false;
     if (core.registerArms(notifyExpected)) {
         // Fired or all dead right here: go on now, in this thread.
@@ -388,7 +387,8 @@ bool SelectAwaiter::await_suspend(std::coroutine_handle<> handle) {
         m_timer->setSingleShot(true);
         m_timer->setTimerType(Qt::PreciseTimer);
         QObject::connect(m_timer.get(), &QTimer::timeout, [&core] {
-            if (core.end(TimedOut)) // no channel will notify: resume from the event loop
+            if (core.end(
+                    SelectCore::TimedOut)) // no channel will notify: resume from the event loop
                 core.resume->push(&core.resumeEntry);
         });
         m_timer->start(std::chrono::milliseconds(std::max<qint64>(0, m_deadline.remainingTime())));
@@ -398,7 +398,7 @@ bool SelectAwaiter::await_suspend(std::coroutine_handle<> handle) {
 
 int SelectAwaiter::await_resume() {
     m_resumed = true;
-    SelectCore &core = *m_select->m_core;
+    SelectCore &core = m_select->m_core;
     if (m_suspended) {
         m_timer.reset();
         m_fired = core.state.load(std::memory_order_acquire);
@@ -422,8 +422,8 @@ SelectAwaiter::~SelectAwaiter() {
     if (!m_suspended || m_resumed)
         return;
     m_timer.reset();
-    SelectCore &core = *m_select->m_core;
-    core.end(Canceled);
+    SelectCore &core = m_select->m_core;
+    core.end(SelectCore::Canceled);
     const int fired = core.state.load(std::memory_order_acquire);
     if (fired >= 0)
         core.waitForArm(fired);
@@ -437,37 +437,39 @@ SelectAwaiter::~SelectAwaiter() {
 
 // --- Select ----------------------------------------------------------------------------------
 
-Select::Select() = default;
+Select::Select()
+    : m_core(this) {}
 
 Select::~Select() {
-    if (!m_core || !m_core->async)
-        return;
-    const std::shared_ptr<detail::AsyncRun> async = m_core->async;
-    int fired;
-    {
-        std::lock_guard locker(async->mutex);
-        async->owner = nullptr;
-        if (async->done)
-            return;
-        async->done = true;
-        m_core->end(detail::Canceled);
-        fired = m_core->state.load(std::memory_order_acquire);
+    if (const std::shared_ptr<detail::AsyncRun> async = m_core.async) {
+        int fired = -1;
+        bool ended = false;
+        {
+            std::lock_guard locker(async->mutex);
+            async->owner = nullptr;
+            if (!async->done) {
+                async->done = true;
+                ended = true;
+                m_core.end(detail::SelectCore::Canceled);
+                fired = m_core.state.load(std::memory_order_acquire);
+            }
+        }
+        if (ended) {
+            m_core.endAsync(fired);
+            m_core.cancelAsync(fired);
+        }
     }
-    async->unwatch(async->promise);
-    if (fired >= 0)
-        m_core->waitForArm(fired);
-    m_core->withdrawAll(fired);
-    m_core->giveBack(fired);
-    async->relay->deleteLater();
-    async->promise.cancel();
-    async->promise.reportFinished();
+    for (detail::SelectArm *arm : m_arms) {
+        if (isInline(arm))
+            arm->~SelectArm();
+        else
+            delete arm;
+    }
 }
 
-Select &Select::add(std::unique_ptr<detail::SelectArm> arm) {
+void Select::checkUnused() const {
     if (m_used)
         throw std::logic_error("QtChannel::Select: arms cannot be added once it ran");
-    m_arms.push_back(std::move(arm));
-    return *this;
 }
 
 void Select::begin(const char *what) {
@@ -475,26 +477,25 @@ void Select::begin(const char *what) {
         throw std::logic_error(std::string("QtChannel::Select::") + what +
                                ": a Select runs once; build a new one for each run");
     m_used = true;
-    m_core = std::make_unique<detail::SelectCore>(this);
-    m_core->reset(int(m_arms.size()));
+    m_core.reset(int(m_arms.size()));
 }
 
 int Select::tryRun() {
     begin("tryRun()");
     bool allDead = false;
-    const int fired = m_core->tryPass(allDead);
+    const int fired = m_core.tryPass(allDead);
     if (fired >= 0)
-        m_arms[size_t(fired)]->invoke();
+        m_arms[fired]->invoke();
     return fired;
 }
 
 int Select::runBlocking(QDeadlineTimer deadline) {
     begin("runBlocking()");
-    detail::SelectCore &core = *m_core;
+    detail::SelectCore &core = m_core;
     bool allDead = false;
     int fired = core.tryPass(allDead);
     if (fired < 0 && !allDead && !deadline.hasExpired()) {
-        core.state.store(detail::Waiting, std::memory_order_release);
+        core.state.store(detail::SelectCore::Waiting, std::memory_order_release);
         detail::Parker &parker = detail::Parker::forThisThread();
         core.parker = &parker;
         // Whatever happens, the arms leave their lines before the Select can go.
@@ -503,17 +504,17 @@ int Select::runBlocking(QDeadlineTimer deadline) {
         if (!core.registerArms(notifyExpected)) {
             // In the lines: wait for a channel to fire it or kill its last arm (its wake
             // unparks us), or for the deadline.
-            if (!parker.park(deadline) && !core.end(detail::TimedOut))
+            if (!parker.park(deadline) && !core.end(detail::SelectCore::TimedOut))
                 parker.park(); // fired or dead as the deadline passed: its wake is coming
         }
         fired = core.state.load(std::memory_order_acquire);
         core.withdrawAll(fired);
-        if (fired >= 0 && m_arms[size_t(fired)]->outcome == detail::Waiter::Outcome::Failed)
-            std::rethrow_exception(m_arms[size_t(fired)]->error);
+        if (fired >= 0 && m_arms[fired]->outcome == detail::Waiter::Outcome::Failed)
+            std::rethrow_exception(m_arms[fired]->error);
     }
     if (fired < 0)
         return -1;
-    m_arms[size_t(fired)]->invoke();
+    m_arms[fired]->invoke();
     return fired;
 }
 
@@ -525,7 +526,7 @@ QFuture<int> Select::run(QObject *context, QDeadlineTimer deadline) {
     if (!context)
         throw std::invalid_argument("QtChannel::Select::run: context must not be null");
     begin("run()");
-    detail::SelectCore &core = *m_core;
+    detail::SelectCore &core = m_core;
     const bool inContextThread = QThread::currentThread() == context->thread();
 
     bool allDead = false;
@@ -534,7 +535,7 @@ QFuture<int> Select::run(QObject *context, QDeadlineTimer deadline) {
         const int fired = core.tryPass(allDead);
         if (fired >= 0) {
             try {
-                m_arms[size_t(fired)]->invoke();
+                m_arms[fired]->invoke();
             } catch (...) {
                 return QtFuture::makeExceptionalFuture<int>(std::current_exception());
             }
@@ -555,7 +556,7 @@ QFuture<int> Select::run(QObject *context, QDeadlineTimer deadline) {
     async->relay = new QObject;
     async->relay->moveToThread(context->thread());
     core.async = async;
-    core.state.store(detail::Waiting, std::memory_order_release);
+    core.state.store(detail::SelectCore::Waiting, std::memory_order_release);
     const std::weak_ptr<detail::AsyncRun> weak = async;
     // The context's destroyed() comes in the thread that destroys it (its own).
     QObject::connect(
@@ -572,10 +573,10 @@ QFuture<int> Select::run(QObject *context, QDeadlineTimer deadline) {
         // Not tried here: an arm that fires must have its handler run in the context's
         // thread; the lines decide, and tell the relay.
         bool dead = true;
-        for (const auto &arm : m_arms)
+        for (const detail::SelectArm *arm : m_arms)
             dead = dead && arm->isDead();
         if (dead && !m_arms.empty()) {
-            core.end(detail::AllDead);
+            core.end(detail::SelectCore::AllDead);
             async->post();
             return future;
         }
@@ -583,7 +584,7 @@ QFuture<int> Select::run(QObject *context, QDeadlineTimer deadline) {
     bool notifyExpected = false;
     if (core.registerArms(notifyExpected) || m_arms.empty()) {
         if (m_arms.empty())
-            core.end(detail::AllDead);
+            core.end(detail::SelectCore::AllDead);
         async->post(); // fired or all dead right here: resolve in the context's thread
     }
     if (!deadline.isForever() && !core.isDone()) {
@@ -603,7 +604,7 @@ QFuture<int> Select::run(QObject *context, QDeadlineTimer deadline) {
                                        {
                                            std::lock_guard locker(run->mutex);
                                            timedOut = !run->done && run->owner &&
-                                                      run->owner->end(detail::TimedOut);
+                                                      run->owner->end(detail::SelectCore::TimedOut);
                                        }
                                        if (timedOut)
                                            run->resolve();

@@ -13,8 +13,12 @@
 #include <QtTest/QTest>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <cstdlib>
+#include <memory>
 #include <mutex>
+#include <new>
 #include <stdexcept>
 #include <thread>
 #include <type_traits>
@@ -30,7 +34,44 @@ static_assert(std::is_same_v<decltype(std::declval<Select &>().run(std::declval<
                              QFuture<int>>);
 static_assert(!std::is_copy_constructible_v<Select>);
 
+// Counts the allocations this thread makes while `counting` is set: a select of a few arms
+// must make none.
 namespace {
+thread_local bool counting = false;
+thread_local long allocations = 0;
+} // namespace
+
+void *operator new(std::size_t size) {
+    if (counting)
+        ++allocations;
+    if (void *p = std::malloc(size ? size : 1))
+        return p;
+    throw std::bad_alloc();
+}
+void operator delete(void *p) noexcept {
+    std::free(p);
+}
+void operator delete(void *p, std::size_t) noexcept {
+    std::free(p);
+}
+
+namespace {
+
+// A handler whose move constructor throws when told to.
+struct ThrowingHandler {
+    explicit ThrowingHandler(bool *flag)
+        : throwOnMove(flag) {}
+    ThrowingHandler(const ThrowingHandler &) = default;
+    ThrowingHandler(ThrowingHandler &&other)
+        : counted(other.counted)
+        , throwOnMove(other.throwOnMove) {
+        if (*throwOnMove)
+            throw std::runtime_error("handler move");
+    }
+    void operator()(Counted) const {}
+    Counted counted;
+    bool *throwOnMove;
+};
 
 struct Worker {
     Worker() {
@@ -66,6 +107,9 @@ private Q_SLOTS:
     void deadArms();
     void runsOnce();
     void handlerThatThrows();
+    void fewArmsAllocateNothing();
+    void manyAndLargeArms();
+    void armThatCannotBeBuiltLeavesTheSelectAsItWas();
 
     // waiting
     void runBlockingWaitsForAnArm();
@@ -254,6 +298,91 @@ void tst_Select::handlerThatThrows() {
     QVERIFY(f.isFinished());
     QVERIFY_THROWS_EXCEPTION(std::runtime_error, f.waitForFinished());
     QCOMPARE(ch.size(), 0);
+}
+
+void tst_Select::fewArmsAllocateNothing() {
+    Channel<int> a;
+    Channel<int> b;
+    Channel<int> out(4);
+    QCOMPARE(a.tryPut(1), PutResult::Ok);
+    int sum = 0;
+    int fired = -2;
+    counting = true;
+    allocations = 0;
+    {
+        Select select;
+        select.onGet(a, [&sum](int v) { sum += v; });
+        select.onGet(b, [&sum](int v) { sum += v; });
+        select.onPut(out, 7, [] {});
+        select.onGet(b, [&sum](int v) { sum += v; });
+        fired = select.runBlocking(); // a and out are ready: no waiting
+    }
+    counting = false;
+    QCOMPARE(allocations, 0L);
+    QVERIFY(fired == 0 || fired == 2);
+    QCOMPARE(sum + out.size() * 7, fired == 0 ? 1 : 7); // exactly one of them fired
+}
+
+// Beyond the arms kept inline: more arms than the Select's inline list, and arms too large for
+// its inline storage, all work and are all destroyed.
+void tst_Select::manyAndLargeArms() {
+    constexpr int Arms = 12;
+    std::vector<std::unique_ptr<Channel<Counted>>> channels;
+    for (int i = 0; i < Arms; ++i)
+        channels.push_back(std::make_unique<Channel<Counted>>(1));
+    int got = -1;
+    {
+        Select select;
+        for (int i = 0; i < Arms; ++i) {
+            if (i % 3 == 2) { // a put arm: its item belongs to the select until it fires
+                select.onPut(*channels[size_t(i)], Counted(100 + i), [] {});
+                QCOMPARE(channels[size_t(i)]->tryPut(Counted(-1)), PutResult::Ok); // full
+            } else {
+                std::array<char, 300> ballast{}; // 300 bytes: most of these go on the heap
+                ballast[0] = char(i);
+                select.onGet(*channels[size_t(i)],
+                             [&got, ballast](Counted c) { got = c.value() + ballast[0]; });
+            }
+        }
+        QCOMPARE(select.count(), Arms);
+        std::thread producer([&] {
+            QVERIFY(waitUntil([&] { return channels[10]->pendingGets() == 1; }));
+            QCOMPARE(channels[10]->tryPut(Counted(5)), PutResult::Ok);
+        });
+        QCOMPARE(select.runBlocking(), 10);
+        producer.join();
+        for (int i = 0; i < Arms; ++i)
+            QCOMPARE(channels[size_t(i)]->pendingGets() + channels[size_t(i)]->pendingPuts(), 0);
+    }
+    QCOMPARE(got, 5 + 10);
+    const int full = Arms / 3; // the put arms' channels hold their -1
+    QCOMPARE(Counted::live(), full);
+    channels.clear();
+    QCOMPARE(Counted::live(), 0);
+}
+
+// An arm whose handler cannot be moved into the select: onGet() throws, nothing leaks, and the
+// arms added before still work.
+void tst_Select::armThatCannotBeBuiltLeavesTheSelectAsItWas() {
+    Channel<Counted> ch;
+    QCOMPARE(ch.tryPut(Counted(3)), PutResult::Ok);
+    bool throwOnMove = false;
+    {
+        Select select;
+        int got = 0;
+        select.onGet(ch, [&got](Counted c) { got = c.value(); });
+        select.onGet(ch, ThrowingHandler(&throwOnMove));
+        throwOnMove = true;
+        QVERIFY_THROWS_EXCEPTION(std::runtime_error,
+                                 select.onGet(ch, ThrowingHandler(&throwOnMove)));
+        throwOnMove = false;
+        QCOMPARE(select.count(), 2);
+        const int fired = select.tryRun();
+        QVERIFY(fired == 0 || fired == 1);
+        QCOMPARE(got, fired == 0 ? 3 : 0);
+        QCOMPARE(ch.size(), 0);
+    }
+    QCOMPARE(Counted::live(), 0);
 }
 
 // --- waiting ---------------------------------------------------------------------------------

@@ -4,19 +4,23 @@
 #include <QtChannel/channel.h>
 #include <QtChannel/detail/anchor.h>
 #include <QtChannel/detail/cancelwatch.h>
+#include <QtChannel/detail/resume.h>
 #include <QtChannel/handles.h>
 
 #include <QtCore/QDeadlineTimer>
 #include <QtCore/QFuture>
+#include <QtCore/QVarLengthArray>
 
 #include <coroutine>
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <new>
 #include <optional>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
-#include <vector>
 
 /*!
  * \file select.h
@@ -35,6 +39,8 @@ class Select;
 namespace detail {
 
 class SelectCore;
+class Parker;
+struct AsyncRun;
 
 /*
  * One arm of a Select: the waiter it puts in its channel's line, and the typed part (its
@@ -61,7 +67,7 @@ public:
     virtual void invoke() = 0;
 
     ChannelBase *const channel;
-    AnchorRef anchor;
+    AnchorRef anchor; // taken when the arm joins its channel's line (select.cpp)
     SelectCore *core = nullptr;
     int index = -1;
     bool linked = false; // joined its channel's line in this run
@@ -98,7 +104,7 @@ public:
     }
 
 private:
-    Keep m_keep;
+    [[no_unique_address]] Keep m_keep;
     Channel<T> &m_channel;
     F m_handler;
     std::optional<T> m_item; // the item, between the arm firing and the handler
@@ -123,10 +129,58 @@ public:
     void invoke() override { std::invoke(m_handler); }
 
 private:
-    Keep m_keep;
+    [[no_unique_address]] Keep m_keep;
     Channel<T> &m_channel;
     F m_handler;
     T m_value; // the Select's until the arm fires (moved from only then)
+};
+
+/*
+ * The state one run of a Select shares with the channels whose lines its arms join: one atomic
+ * for the whole select (Idle, Waiting, Busy while a channel transfers, then the index of the
+ * arm that fired, or how the run ended), and how to tell the runner. Part of the Select itself
+ * (no allocation); select.cpp has the protocol.
+ */
+class SelectCore {
+public:
+    explicit SelectCore(Select *s) noexcept
+        : select(s) {}
+    SelectCore(const SelectCore &) = delete;
+    SelectCore &operator=(const SelectCore &) = delete;
+
+    // The states; an arm's index (>= 0) once one fired.
+    enum State : int {
+        Idle = -6,     // not running yet
+        AllDead = -5,  // every arm is dead
+        Canceled = -4, // its run was canceled (future canceled, context or select destroyed)
+        TimedOut = -3, // the deadline passed first
+        Busy = -2,     // a channel has reserved it and is transferring
+        Waiting = -1,  // in the lines, nothing fired yet
+    };
+
+    bool reserve() noexcept;
+    void finish(int index, bool served) noexcept;
+    bool isDone() const noexcept;
+    bool end(int to) noexcept;
+
+    SelectArm *armAt(int index) const noexcept;
+    void armWoken(SelectArm *arm) noexcept;
+    void waitForArm(int index) noexcept;
+    int tryPass(bool &allDead);
+    bool registerArms(bool &notifyExpected);
+    void withdrawAll(int except) noexcept;
+    void giveBack(int index) noexcept;
+    void reset(int arms) noexcept;
+    void endAsync(int fired) noexcept;
+    void cancelAsync(int fired) noexcept;
+
+    Select *const select;
+    std::atomic<int> state{Idle};
+    std::atomic<int> liveArms{0};
+    Parker *parker = nullptr;            // a blocking run's thread
+    std::shared_ptr<AsyncRun> async;     // an asynchronous run
+    std::shared_ptr<ResumeQueue> resume; // an awaiting coroutine's thread
+    ResumeQueue::Entry resumeEntry;      // its place in that queue
 };
 
 /*
@@ -216,30 +270,28 @@ public:
     template <typename T, typename F> Select &onGet(Channel<T> &channel, F handler) {
         static_assert(std::is_invocable_v<F &, T &&>,
                       "QtChannel::Select::onGet: the handler must be callable with a T");
-        return add(std::make_unique<detail::GetArm<T, F>>(channel, std::move(handler)));
+        return add<detail::GetArm<T, F>>(channel, std::move(handler));
     }
     //! \overload The Select holds a copy of `receiver`: the channel lives while it does.
     template <typename T, typename F> Select &onGet(const Receiver<T> &receiver, F handler) {
         static_assert(std::is_invocable_v<F &, T &&>,
                       "QtChannel::Select::onGet: the handler must be callable with a T");
         Channel<T> &ch = receiver.target("Select::onGet()");
-        return add(
-            std::make_unique<detail::GetArm<T, F, Receiver<T>>>(ch, std::move(handler), receiver));
+        return add<detail::GetArm<T, F, Receiver<T>>>(ch, std::move(handler), receiver);
     }
     //! Adds an arm that puts `item` into `channel` and then calls `handler()`.
     template <typename T, typename F> Select &onPut(Channel<T> &channel, T item, F handler) {
         static_assert(std::is_invocable_v<F &>,
                       "QtChannel::Select::onPut: the handler must be callable with no argument");
-        return add(
-            std::make_unique<detail::PutArm<T, F>>(channel, std::move(item), std::move(handler)));
+        return add<detail::PutArm<T, F>>(channel, std::move(item), std::move(handler));
     }
     //! \overload The Select holds a copy of `sender`: the channel lives while it does.
     template <typename T, typename F> Select &onPut(const Sender<T> &sender, T item, F handler) {
         static_assert(std::is_invocable_v<F &>,
                       "QtChannel::Select::onPut: the handler must be callable with no argument");
         Channel<T> &ch = sender.target("Select::onPut()");
-        return add(std::make_unique<detail::PutArm<T, F, Sender<T>>>(ch, std::move(item),
-                                                                     std::move(handler), sender));
+        return add<detail::PutArm<T, F, Sender<T>>>(ch, std::move(item), std::move(handler),
+                                                    sender);
     }
 
     /*!
@@ -296,12 +348,40 @@ public:
 private:
     friend class detail::SelectCore;
     friend class detail::SelectAwaiter;
-    Select &add(std::unique_ptr<detail::SelectArm> arm);
-    void begin(const char *what);
 
-    std::vector<std::unique_ptr<detail::SelectArm>> m_arms;
-    std::unique_ptr<detail::SelectCore> m_core;
+    // The first arms live in the Select itself, so a select of a few arms allocates nothing;
+    // an arm that does not fit in what is left goes on the heap.
+    static constexpr int InlineArms = 4;
+    static constexpr std::size_t InlineBytes = 512;
+
+    template <typename Arm, typename... Args> Select &add(Args &&...args) {
+        checkUnused();
+        if (m_arms.size() == m_arms.capacity())
+            m_arms.reserve(2 * m_arms.size()); // may throw: before the arm exists
+        const std::size_t at = (m_inlineUsed + alignof(Arm) - 1) & ~(alignof(Arm) - 1);
+        detail::SelectArm *arm;
+        if (alignof(Arm) <= alignof(std::max_align_t) && at + sizeof(Arm) <= InlineBytes) {
+            arm = ::new (static_cast<void *>(m_inline + at)) Arm(std::forward<Args>(args)...);
+            m_inlineUsed = at + sizeof(Arm);
+        } else {
+            arm = new Arm(std::forward<Args>(args)...);
+        }
+        m_arms.append(arm); // cannot throw: reserved
+        return *this;
+    }
+    void checkUnused() const;
+    void begin(const char *what);
+    bool isInline(const detail::SelectArm *arm) const noexcept {
+        const auto p = reinterpret_cast<std::uintptr_t>(arm);
+        const auto first = reinterpret_cast<std::uintptr_t>(m_inline);
+        return p >= first && p < first + InlineBytes;
+    }
+
+    QVarLengthArray<detail::SelectArm *, InlineArms> m_arms;
+    detail::SelectCore m_core;
+    std::size_t m_inlineUsed = 0;
     bool m_used = false;
+    alignas(std::max_align_t) std::byte m_inline[InlineBytes];
 };
 
 } // namespace QtChannel
