@@ -14,8 +14,9 @@ if [ $# -eq 0 ]; then # a filtered smoke run checks only what it ran
     echo "== every workload and every QtChannel style ran"
     summary="$build/results-smoke/summary.csv"
     for row in W1,qtchannel-batch W4,qtchannel-batch W5,qtchannel-coro W5,qtchannel-coro-threads \
-        W5,qpromise-then W7,qtchannel W7,qtchannel-tryrun W7,qtchannel-run W7,qt-mutex \
-        W7b,qtchannel W7b,qt-cv W9,qtchannel-conflated W9,latest-mutex; do
+        W5,qpromise-then W7,qtchannel W7,qtchannel-tryrun W7,qt-mutex W7b,qtchannel-run \
+        W7b,qtchannel-tryrun W7b,queued-signal W7c,qtchannel W7c,qt-cv W9,qtchannel-conflated \
+        W9,latest-mutex; do
         if ! grep -q "^$row," "$summary"; then
             echo "bench-smoke: $row is missing from $summary" >&2
             exit 1

@@ -35,16 +35,21 @@ Q_SIGNALS:
 class Receiver : public QObject {
     Q_OBJECT
 public:
-    explicit Receiver(QEventLoop *loop)
-        : m_loop(loop) {}
+    explicit Receiver(QEventLoop *loop, int producers = 1)
+        : m_loop(loop)
+        , m_producers(producers) {}
     qint64 sum = 0;
 
 public Q_SLOTS:
     void take(int v) { sum += v; }
-    void finish() { m_loop->quit(); }
+    void finish() {
+        if (--m_producers == 0)
+            m_loop->quit();
+    }
 
 private:
     QEventLoop *m_loop;
+    int m_producers; // still sending
 };
 
 /*
@@ -199,6 +204,36 @@ Sample w4QueuedSignal(qint64 n, Meter &m) {
     producer.join();
     m.stop();
     return {n, sent, receiver.sum};
+}
+
+// W7b's peer: two producer threads, each emitting one queued signal per item of its half of
+// 1..n, and a `done` signal.
+Sample w7bQueuedSignal(qint64 n, Meter &m) {
+    QEventLoop loop;
+    Emitter emitters[2];
+    Receiver receiver(&loop, 2);
+    for (Emitter &e : emitters) {
+        QObject::connect(&e, &Emitter::item, &receiver, &Receiver::take, Qt::QueuedConnection);
+        QObject::connect(&e, &Emitter::done, &receiver, &Receiver::finish, Qt::QueuedConnection);
+    }
+    qint64 sent[2] = {};
+    const auto produce = [&emitters, &sent](int which, qint64 first, qint64 last) {
+        qint64 sum = 0;
+        for (qint64 i = first; i <= last; ++i) {
+            Q_EMIT emitters[which].item(int(i));
+            sum += i;
+        }
+        Q_EMIT emitters[which].done();
+        sent[which] = sum;
+    };
+    m.start();
+    std::thread p0(produce, 0, 1, n / 2);
+    std::thread p1(produce, 1, n / 2 + 1, n);
+    loop.exec();
+    p0.join();
+    p1.join();
+    m.stop();
+    return {n, sent[0] + sent[1], receiver.sum};
 }
 
 Sample w4InvokeMethod(qint64 n, Meter &m) {

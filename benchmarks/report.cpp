@@ -56,7 +56,9 @@ std::string title(const std::string &workload) {
         {"W6", "W6 waiters: 10,000 pending get() futures at a time, K per channel"},
         {"W7", "W7 select fan-in: 2 producer threads, 2 channels of capacity 1024, 1 consumer "
                "selecting over both"},
-        {"W7b", "W7b select stop: a worker waits for a job or a stop command"},
+        {"W7b", "W7b select fan-in on the event loop: 2 producer threads, 1 consumer on the main "
+                "thread's event loop"},
+        {"W7c", "W7c select stop: a worker waits for a job or a stop command"},
         {"W9", "W9 conflated: a producer thread at full speed, a slow consumer on the event "
                "loop, only the latest value counts"},
     };
@@ -351,9 +353,11 @@ bool Report::write(const std::string &md) const {
     // per K. The first line of each is the panel's title; benchmarks/chart.gp draws them.
     std::vector<std::pair<QString, std::string>> charts;
     static const std::map<std::string, std::string> shortNames = {
-        {"W1", "spsc"},          {"W2", "mpmc"},         {"W3", "pingpong"},
-        {"W4", "eventloop"},     {"W5", "singlethread"}, {"W6", "waiters"},
-        {"W7", "select fan-in"}, {"W7b", "select stop"}, {"W9", "conflated"}};
+        {"W1", "spsc"},          {"W2", "mpmc"},
+        {"W3", "pingpong"},      {"W4", "eventloop"},
+        {"W5", "singlethread"},  {"W6", "waiters"},
+        {"W7", "select fan-in"}, {"W7b", "select event loop"},
+        {"W7c", "select stop"},  {"W9", "conflated"}};
     for (const std::string &w : workloads) {
         std::ostringstream chart;
         if (w != "W6") {

@@ -1,20 +1,26 @@
 // Copyright (C) 2026 The QtChannel authors. SPDX-License-Identifier: MIT
 
-// W7 and W7b: select.
+// W7, W7b and W7c: select.
 //
 // W7 fan-in: two producer threads, each putting half of 1..n into its own channel (capacity
-// 1024) and closing it; one consumer selects over both until both are finished.
+// 1024) and closing it; one consumer thread selects over both until both are finished.
 // - qtchannel: one Select per item, runBlocking() (a worker thread).
 // - qtchannel-tryrun: tryRun() while an arm is ready (Go's `select` with `default`), and a
 //   blocking Select only when none is.
-// - qtchannel-run: the consumer on the main thread's event loop: run(context), chained with
-//   then(context, ...) whenever the select has to wait.
 // - qt-mutex: what a Qt developer writes instead: one QMutex over two QQueues, a
 //   QWaitCondition for the consumer and one per producer; the consumer alternates between the
 //   queues when both have items.
 // - go (go/main.go): Go's select over two channels.
 //
-// W7b stop: a worker waits for a job OR a stop command. A producer thread puts 1..n into the
+// W7b fan-in on the event loop: the same producers; the consumer is on the main thread's event
+// loop.
+// - qtchannel-run: one Select per item, run(context), chained with then(context, ...) whenever
+//   the select has to wait.
+// - qtchannel-tryrun: tryRun() while an arm is ready, run(context) only when none is.
+// - queued-signal (eventloop.cpp): what a Qt developer writes instead: each producer emits one
+//   queued signal per item to the consumer's thread (no bound).
+//
+// W7c stop: a worker waits for a job OR a stop command. A producer thread puts 1..n into the
 // job channel (capacity 1024), then puts one item into the stop channel; the worker stops when
 // it takes the stop command and then takes the jobs still buffered itself (inside the timed
 // part), as a worker that drains before it goes would.
@@ -131,7 +137,7 @@ private:
     int m_turn = 0;         // consumer only
 };
 
-// The qt-cv peer of W7b.
+// The qt-cv peer of W7c.
 class JobQueue {
 public:
     void put(int v) {
@@ -184,16 +190,24 @@ private:
     bool m_stop = false; // guarded by m_mutex
 };
 
-// The consumer of qtchannel-run: a select per item on the event loop.
+// The consumer of W7b: a select per item on the event loop; with `tryFirst`, tryRun() while an
+// arm is ready and run(context) only when none is.
 class EventLoopFanIn {
 public:
-    EventLoopFanIn(IntChannel &a, IntChannel &b, QEventLoop &loop)
+    EventLoopFanIn(IntChannel &a, IntChannel &b, QEventLoop &loop, bool tryFirst)
         : m_a(a)
         , m_b(b)
-        , m_loop(loop) {}
+        , m_loop(loop)
+        , m_tryFirst(tryFirst) {}
 
     void next() {
         for (;;) {
+            if (m_tryFirst) {
+                QtChannel::Select now;
+                arm(now, m_a, m_b, received);
+                if (now.tryRun() >= 0)
+                    continue;
+            }
             m_select = std::make_unique<QtChannel::Select>();
             arm(*m_select, m_a, m_b, received);
             QFuture<int> fired = m_select->run(&m_context);
@@ -227,6 +241,7 @@ private:
     IntChannel &m_a;
     IntChannel &m_b;
     QEventLoop &m_loop;
+    const bool m_tryFirst;
     QObject m_context;
     std::unique_ptr<QtChannel::Select> m_select; // the pending one
 };
@@ -275,10 +290,11 @@ Sample w7QtChannelTryRun(qint64 n, Meter &m) {
     return {n, sent, received};
 }
 
-Sample w7QtChannelRun(qint64 n, Meter &m) {
+namespace {
+Sample eventLoopFanIn(qint64 n, Meter &m, bool tryFirst) {
     IntChannel a(Capacity), b(Capacity);
     QEventLoop loop;
-    EventLoopFanIn consumer(a, b, loop);
+    EventLoopFanIn consumer(a, b, loop, tryFirst);
     QMetaObject::invokeMethod(
         consumer.context(), [&consumer] { consumer.next(); }, Qt::QueuedConnection);
     m.start();
@@ -287,6 +303,15 @@ Sample w7QtChannelRun(qint64 n, Meter &m) {
     const qint64 sent = producers.join();
     m.stop();
     return {n, sent, consumer.received};
+}
+} // namespace
+
+Sample w7bQtChannelRun(qint64 n, Meter &m) {
+    return eventLoopFanIn(n, m, false);
+}
+
+Sample w7bQtChannelTryRun(qint64 n, Meter &m) {
+    return eventLoopFanIn(n, m, true);
 }
 
 Sample w7QtMutex(qint64 n, Meter &m) {
@@ -316,7 +341,7 @@ Sample w7QtMutex(qint64 n, Meter &m) {
     return {n, sent[0] + sent[1], received};
 }
 
-Sample w7bQtChannel(qint64 n, Meter &m) {
+Sample w7cQtChannel(qint64 n, Meter &m) {
     IntChannel jobs(Capacity), stop(1);
     qint64 sent = 0;
     qint64 received = 0;
@@ -342,7 +367,7 @@ Sample w7bQtChannel(qint64 n, Meter &m) {
     return {n, sent, received};
 }
 
-Sample w7bQtChannelClose(qint64 n, Meter &m) {
+Sample w7cQtChannelClose(qint64 n, Meter &m) {
     IntChannel jobs(Capacity);
     qint64 sent = 0;
     qint64 received = 0;
@@ -361,7 +386,7 @@ Sample w7bQtChannelClose(qint64 n, Meter &m) {
     return {n, sent, received};
 }
 
-Sample w7bQtCv(qint64 n, Meter &m) {
+Sample w7cQtCv(qint64 n, Meter &m) {
     JobQueue q;
     qint64 sent = 0;
     qint64 received = 0;

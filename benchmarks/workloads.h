@@ -60,12 +60,14 @@ Sample w6Pending1(qint64 size, Meter &meter);
 Sample w6Pending100(qint64 size, Meter &meter);
 Sample w6Pending10000(qint64 size, Meter &meter);
 Sample w7QtChannel(qint64 size, Meter &meter);
-Sample w7QtChannelRun(qint64 size, Meter &meter);
 Sample w7QtChannelTryRun(qint64 size, Meter &meter);
 Sample w7QtMutex(qint64 size, Meter &meter);
-Sample w7bQtChannel(qint64 size, Meter &meter);
-Sample w7bQtChannelClose(qint64 size, Meter &meter);
-Sample w7bQtCv(qint64 size, Meter &meter);
+Sample w7bQtChannelRun(qint64 size, Meter &meter);
+Sample w7bQtChannelTryRun(qint64 size, Meter &meter);
+Sample w7bQueuedSignal(qint64 size, Meter &meter);
+Sample w7cQtChannel(qint64 size, Meter &meter);
+Sample w7cQtChannelClose(qint64 size, Meter &meter);
+Sample w7cQtCv(qint64 size, Meter &meter);
 Sample w8LatestMutex(qint64 size, Meter &meter);
 Sample w8QtChannelConflated(qint64 size, Meter &meter);
 

@@ -1,11 +1,11 @@
 // Copyright (C) 2026 The QtChannel authors. SPDX-License-Identifier: MIT
 
-// The Go peer of qtchannel-bench: W1, W2, W3, W7 and W7b with Go's channels, written the way
+// The Go peer of qtchannel-bench: W1, W2, W3, W7 and W7c with Go's channels, written the way
 // Go code is written (for range over a channel the producer closes; a WaitGroup to close
 // after the last producer; select, with nil for a closed channel's case). Prints the same
 // RESULT line as qtchannel-bench's runs.
 //
-//	qtchannel-bench-go W1|W2|W3|W3-unbuffered|W7|W7b SIZE
+//	qtchannel-bench-go W1|W2|W3|W3-unbuffered|W7|W7c SIZE
 //	qtchannel-bench-go version
 package main
 
@@ -166,7 +166,7 @@ func fanIn(n int64) sample {
 	return sample{n, sent[0] + sent[1], received}
 }
 
-// W7b: a worker takes jobs until a stop command comes, then the jobs still buffered.
+// W7c: a worker takes jobs until a stop command comes, then the jobs still buffered.
 func jobOrStop(n int64) sample {
 	jobs := make(chan int, capacity)
 	stop := make(chan struct{}, 1)
@@ -234,7 +234,7 @@ func main() {
 		return
 	}
 	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: qtchannel-bench-go W1|W2|W3|W3-unbuffered|W7|W7b SIZE | version")
+		fmt.Fprintln(os.Stderr, "usage: qtchannel-bench-go W1|W2|W3|W3-unbuffered|W7|W7c SIZE | version")
 		os.Exit(2)
 	}
 	n, err := strconv.ParseInt(os.Args[2], 10, 64)
@@ -254,7 +254,7 @@ func main() {
 		run = func() sample { return pingpong(n, 0) }
 	case "W7":
 		run = func() sample { return fanIn(n) }
-	case "W7b":
+	case "W7c":
 		run = func() sample { return jobOrStop(n) }
 	default:
 		fmt.Fprintln(os.Stderr, "qtchannel-bench-go: unknown workload", os.Args[1])
