@@ -35,12 +35,19 @@ static_assert(std::is_same_v<decltype(std::declval<Select &>().run(std::declval<
 static_assert(!std::is_copy_constructible_v<Select>);
 
 // Counts the allocations this thread makes while `counting` is set: a select of a few arms
-// must make none.
+// must make none. Not under ThreadSanitizer: a replaced operator new hides Qt's allocations
+// from its own interceptors, and it then reports Qt's uninstrumented hand-overs as races.
+#if defined(__SANITIZE_THREAD__)
+#define TST_SELECT_COUNTS_ALLOCATIONS 0
+#else
+#define TST_SELECT_COUNTS_ALLOCATIONS 1
+#endif
 namespace {
 thread_local bool counting = false;
 thread_local long allocations = 0;
 } // namespace
 
+#if TST_SELECT_COUNTS_ALLOCATIONS
 void *operator new(std::size_t size) {
     if (counting)
         ++allocations;
@@ -54,6 +61,7 @@ void operator delete(void *p) noexcept {
 void operator delete(void *p, std::size_t) noexcept {
     std::free(p);
 }
+#endif
 
 namespace {
 
@@ -301,6 +309,8 @@ void tst_Select::handlerThatThrows() {
 }
 
 void tst_Select::fewArmsAllocateNothing() {
+    if (!TST_SELECT_COUNTS_ALLOCATIONS)
+        QSKIP("allocations are not counted under ThreadSanitizer (see operator new above)");
     Channel<int> a;
     Channel<int> b;
     Channel<int> out(4);
