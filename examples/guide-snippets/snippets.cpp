@@ -147,6 +147,25 @@ Task coroutineSnippet(QtChannel::Channel<Job> &jobs, Consumer &consumer) {
         run(std::move(*job));
 }
 
+// "Select": what a select costs; the ready part of an event-loop consumer.
+struct ReadySelect {
+    QtChannel::Channel<int> &m_a;
+    QtChannel::Channel<int> &m_b;
+    int fromA = 0;
+    int fromB = 0;
+
+    void next() {
+        for (;;) {
+            QtChannel::Select now;
+            now.onGet(m_a, [this](int) { ++fromA; });
+            now.onGet(m_b, [this](int) { ++fromB; });
+            if (now.tryRun() == -1)
+                break; // nothing ready (or every arm dead): wait with run(context) as above
+        }
+        // ... the run(context) turn above, which queues next() again when it finishes
+    }
+};
+
 // "Coroutines": select in a coroutine.
 Task selectCoroutineSnippet(QtChannel::Channel<Job> &jobs, QtChannel::Channel<QString> &stop,
                             Consumer &consumer) {
