@@ -166,8 +166,10 @@ Window {
                         }
                     }
                     Text {
+                        Layout.fillWidth: true
+                        elide: Text.ElideRight
                         text: window.bounded && view.peakSize >= view.capacity
-                              ? "full at times (peak " + Theme.number(view.peakSize) + "): producers waited for room, nothing was dropped"
+                              ? "full at times: producers waited for room"
                               : "peak " + Theme.number(view.peakSize) + " items"
                         color: window.bounded && view.peakSize >= view.capacity ? Theme.warning : Theme.dim
                         font.family: Theme.font

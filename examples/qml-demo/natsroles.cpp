@@ -269,8 +269,8 @@ int closeChannel(const Settings &s) {
     auto items = NatsChannel<QByteArray>::open(connection.get(), s.channel, s.capacity);
     // Exactly one close() in the whole system returns true.
     if (items->close())
-        say(QStringLiteral("closed the channel %1: puts fail from now on, the consumers drain "
-                           "the %2 items left")
+        say(QStringLiteral("closed the channel %1 (%2 items in it): puts fail from now on, "
+                           "the consumers drain what is left")
                 .arg(s.channel)
                 .arg(items->size()));
     else

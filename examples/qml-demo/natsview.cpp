@@ -39,6 +39,7 @@ QString progressName(const QString &name) {
 namespace {
 constexpr int SampleMs = 250;
 constexpr int HistoryPoints = 120; // 30 s, as ThroughputChart draws it
+constexpr int RateSamples = 4;     // the rate shown is over the last second
 
 // Reports are kept by process: a key that sorts by role, then id.
 QString keyOf(const natsdemo::Report &r) {
@@ -134,9 +135,14 @@ void NatsView::onReport(const Report &report) {
 
 void NatsView::sample() {
     m_peakSize = std::max<qint64>(m_peakSize, size());
-    const qint64 now = consumed();
-    m_history.append(double(now - m_lastConsumed) * 1000.0 / SampleMs);
-    m_lastConsumed = now;
+    // Reports come every 100 ms from each process: a rate over the last second is smoother.
+    m_consumedSamples.push_back(consumed());
+    if (m_consumedSamples.size() > RateSamples + 1)
+        m_consumedSamples.pop_front();
+    const qint64 span = qint64(m_consumedSamples.size()) - 1;
+    m_history.append(span == 0 ? 0.0
+                               : double(m_consumedSamples.back() - m_consumedSamples.front()) *
+                                     1000.0 / double(span * SampleMs));
     if (m_history.size() > HistoryPoints)
         m_history.removeFirst();
     if (isComplete())

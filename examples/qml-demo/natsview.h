@@ -15,6 +15,7 @@
 #include <QtCore/QVariantList>
 #include <QtQml/qqmlregistration.h>
 
+#include <deque>
 #include <memory>
 
 namespace natsdemo {
@@ -133,5 +134,5 @@ private:
     QElapsedTimer m_clock;
     QTimer m_sampler;
     QVariantList m_history;
-    qint64 m_lastConsumed = 0;
+    std::deque<qint64> m_consumedSamples; // consumed(), at the last samples
 };
