@@ -82,8 +82,14 @@ if ! "$demo" --nats nats://127.0.0.1:4222 --help >/dev/null 2>&1; then
 fi
 [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] || headless=1
 
+# Emptied first, but only a directory this script made (it leaves a marker there).
+if [ -d "$dir" ] && [ -n "$(ls -A "$dir")" ] && [ ! -e "$dir/.demo-nats" ]; then
+    echo "demo-nats.sh: $dir is not empty and was not made by this script; pick another --dir" >&2
+    exit 2
+fi
 rm -rf "$dir"
 mkdir -p "$dir/store" "$dir/ports" "$dir/out" "$dir/logs"
+touch "$dir/.demo-nats"
 dir=$(cd "$dir" && pwd)
 out="$dir/out"
 logs="$dir/logs"
@@ -163,6 +169,9 @@ sed 's/^/  /' "$logs/close.log"
 for ((k = 1; k <= consumers; ++k)); do
     finish "consumer-$k" || failures+=("consumer $k did not see the channel finished (exit $?)")
 done
+if [ ${#failures[@]} -gt 0 ]; then
+    kill "${pids[view]}" 2>/dev/null || true # it would wait for a finish that is not coming
+fi
 if [ "$headless" = 1 ]; then
     finish view || failures+=("the view did not see the channel finished with nothing lost (exit $?)")
     grep -q '"finished": true' "$out/figures.json" 2>/dev/null ||
