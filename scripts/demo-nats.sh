@@ -171,8 +171,8 @@ for ((k = 1; k <= consumers; ++k)); do
 done
 if [ ${#failures[@]} -gt 0 ]; then
     kill "${pids[view]}" 2>/dev/null || true # it would wait for a finish that is not coming
-fi
-if [ "$headless" = 1 ]; then
+    finish view || true
+elif [ "$headless" = 1 ]; then
     finish view || failures+=("the view did not see the channel finished with nothing lost (exit $?)")
     grep -q '"finished": true' "$out/figures.json" 2>/dev/null ||
         failures+=("the view's figures do not say finished")
@@ -217,3 +217,4 @@ if [ "$headless" = 0 ]; then
     echo "demo-nats.sh: the view stays open; close its window to stop the server"
     finish view || true
 fi
+exit 0
