@@ -7,8 +7,15 @@
 //                                       fail with --fail REASON), wait for finished;
 //                                       writes DIR/screenshot.png and DIR/figures.json and
 //                                       exits non-zero if an item was lost
+//   qtchannel-demo --nats URL --role producer|consumer|close|view ...
+//                                       one part of the same demo in a process of its own,
+//                                       around a NatsChannel (natsroles.cpp;
+//                                       scripts/demo-nats.sh runs a whole system)
 
 #include "pipeline.h"
+#ifdef QTCHANNEL_DEMO_NATS
+#include "natsroles.h"
+#endif
 
 #include <QtCore/QCommandLineParser>
 #include <QtCore/QDir>
@@ -30,6 +37,14 @@ namespace {
 bool hasDisplay() {
     return !qEnvironmentVariableIsEmpty("DISPLAY") ||
            !qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY");
+}
+
+// --nats URL: the distributed mode, when the demo was built with QtChannel::Nats.
+bool natsRequested(int argc, char **argv) {
+    for (int i = 1; i < argc; ++i)
+        if (std::strcmp(argv[i], "--nats") == 0 || std::strncmp(argv[i], "--nats=", 7) == 0)
+            return true;
+    return false;
 }
 
 bool parseCapacity(const QString &text, int *capacity) {
@@ -180,6 +195,17 @@ private:
 } // namespace
 
 int main(int argc, char *argv[]) {
+    if (natsRequested(argc, argv)) {
+#ifdef QTCHANNEL_DEMO_NATS
+        return natsdemo::run(argc, argv);
+#else
+        std::fprintf(stderr, "qtchannel-demo: --nats: this qtchannel-demo was built without NATS "
+                             "support (QtChannel::Nats is built when libnats-dev is installed: "
+                             "scripts/deps.sh nats, then build again)\n");
+        return 2;
+#endif
+    }
+
     // Decided before the application exists: the platform plugin is chosen then.
     bool headless = !hasDisplay();
     for (int i = 1; i < argc; ++i)
@@ -237,10 +263,23 @@ int main(int argc, char *argv[]) {
     const QCommandLineOption secondsOption(
         QStringLiteral("seconds"), QStringLiteral("Headless: seconds to run before closing."),
         QStringLiteral("s"), QStringLiteral("3"));
+    // Handled before this parser (natsRequested()); listed for --help.
+    const QCommandLineOption natsOption(
+        QStringLiteral("nats"),
+        QStringLiteral("Distributed mode: one role (--role producer|consumer|close|view) around "
+                       "a channel on this NATS server; --nats URL --help lists its options."),
+        QStringLiteral("url"));
+    QCommandLineOption roleOption(QStringLiteral("role"), QStringLiteral("With --nats only."),
+                                  QStringLiteral("role"));
+    roleOption.setFlags(QCommandLineOption::HiddenFromHelp);
     parser.addOptions({headlessOption, outOption, producersOption, consumersOption, capacityOption,
                        rateOption, workOption, overflowOption, priorityOption, failOption,
-                       secondsOption});
+                       secondsOption, natsOption, roleOption});
     parser.process(app);
+    if (parser.isSet(roleOption)) {
+        std::fprintf(stderr, "qtchannel-demo: --role needs --nats URL (the distributed mode)\n");
+        return 2;
+    }
 
     bool ok = true, okProducers = false, okConsumers = false, okRate = false, okWork = false,
          okSeconds = false, okPriority = false;

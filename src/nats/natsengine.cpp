@@ -566,13 +566,15 @@ void NatsEngine::onMessageCb(natsConnection *, natsSubscription *, natsMsg *msg,
     c->engine->postMessage(c->id, msg);
 }
 
+// These two run on nats.c's threads, and what they signal lets stopOnEngineThread() go on and
+// the engine be destroyed: each notifies under the lock and touches the engine no more after
+// it. (Notified after unlocking, the condition variable could already be destroyed:
+// ThreadSanitizer saw ~NatsEngine race this thread's notify_all() in qtchannel-demo's view.)
 void NatsEngine::onSubscriptionCompleteCb(void *closure) {
     auto *c = static_cast<SubClosure *>(closure);
     NatsEngine *engine = c->engine;
-    {
-        std::lock_guard lock(engine->m_mutex);
-        engine->m_subs.erase(c->id);
-    }
+    std::lock_guard lock(engine->m_mutex);
+    engine->m_subs.erase(c->id);
     delete c;
     engine->m_lifecycle.notify_all();
 }
@@ -595,12 +597,11 @@ void NatsEngine::onReconnectedCb(natsConnection *nc, void *closure) {
 
 void NatsEngine::onClosedCb(natsConnection *, void *closure) {
     auto *engine = static_cast<NatsEngine *>(closure);
-    {
-        std::lock_guard lock(engine->m_mutex);
-        engine->m_closedCallbackSeen = true;
-    }
-    engine->m_lifecycle.notify_all();
+    // Posted first: once the flag is set, the engine may be gone (see above).
     engine->post([engine] { engine->onConnectionEvent(NatsConnection::State::Closed); });
+    std::lock_guard lock(engine->m_mutex);
+    engine->m_closedCallbackSeen = true;
+    engine->m_lifecycle.notify_all();
 }
 
 void NatsEngine::onErrorCb(natsConnection *nc, natsSubscription *, natsStatus err, void *closure) {

@@ -251,6 +251,67 @@ private Q_SLOTS:
         QCOMPARE(code, 2);
         QVERIFY2(output.contains("invalid option value"), output.constData());
     }
+
+    // The distributed mode's bad command lines (natsroles.cpp); none reaches a server. A demo
+    // built without QtChannel::Nats must say so for every --nats.
+    void natsArguments_data() {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<QString>("message");
+        const QString url = QStringLiteral("nats://127.0.0.1:1");
+        const auto nats = [&](const QStringList &rest) {
+            return QStringList{QStringLiteral("--nats"), url} + rest;
+        };
+        const QString role = QStringLiteral("--role");
+        const QString producer = QStringLiteral("producer");
+#ifdef QTCHANNEL_DEMO_NATS
+        const auto expect = [](const char *message) { return QString::fromLatin1(message); };
+#else
+        const auto expect = [](const char *) {
+            return QStringLiteral("built without NATS support");
+        };
+#endif
+        QTest::newRow("no role") << nats({}) << expect("--role must be producer, consumer");
+        QTest::newRow("role word")
+            << nats({role, QStringLiteral("boss")}) << expect("--role must be producer, consumer");
+        QTest::newRow("url word") << QStringList{QStringLiteral("--nats"), QStringLiteral("x"),
+                                                 role, producer}
+                                  << expect("--nats needs a server URL");
+        QTest::newRow("url http") << QStringList{QStringLiteral("--nats"),
+                                                 QStringLiteral("http://127.0.0.1:1"), role,
+                                                 producer}
+                                  << expect("--nats needs a server URL");
+        QTest::newRow("capacity 0")
+            << nats({role, producer, QStringLiteral("--capacity"), QStringLiteral("0")})
+            << expect("no rendezvous across processes");
+        QTest::newRow("channel dot")
+            << nats({role, producer, QStringLiteral("--channel"), QStringLiteral("a.b")})
+            << expect("--channel: letters, digits");
+        QTest::newRow("channel too long")
+            << nats({role, producer, QStringLiteral("--channel"), QString(56, QLatin1Char('c'))})
+            << expect("--channel: letters, digits");
+        QTest::newRow("items -1") << nats({role, producer, QStringLiteral("--items"),
+                                           QStringLiteral("-1")})
+                                  << expect("invalid option value");
+        QTest::newRow("work x") << nats({role, QStringLiteral("consumer"), QStringLiteral("--work"),
+                                         QStringLiteral("x")})
+                                << expect("invalid option value");
+        QTest::newRow("in-process option")
+            << nats({role, producer, QStringLiteral("--rate"), QStringLiteral("5")})
+            << expect("Unknown option 'rate'");
+        QTest::newRow("role without nats")
+            << QStringList{role, producer} << QStringLiteral("--role needs --nats URL");
+    }
+    void natsArguments() {
+        QFETCH(QStringList, args);
+        QFETCH(QString, message);
+        QByteArray output;
+        const int code = run(QStringList{QStringLiteral("--out"),
+                                         QDir(outRoot()).absoluteFilePath(QStringLiteral("bad"))} +
+                                 args,
+                             &output);
+        QCOMPARE(code, 2);
+        QVERIFY2(output.contains(message.toUtf8()), output.constData());
+    }
 };
 
 QTEST_GUILESS_MAIN(tst_Demo)
