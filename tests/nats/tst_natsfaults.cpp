@@ -77,10 +77,12 @@ public:
                 flagged.insert(fields[0]);
         }
     }
-    // Returns what is wrong, or an empty string. With `serverCrashed`, items taken again without
-    // the flag are allowed (a server killed with -9 forgets the acknowledgements it had not
-    // written yet), but still never a put stored twice.
-    QString check(qsizetype expectedPuts, bool serverCrashed = false) const {
+    // Returns what is wrong, or an empty string. With `acksMayBeForgotten`, a few items taken
+    // again without the flag are allowed (at most 1% of them: a server killed with -9 forgets
+    // the acknowledgements it had not written yet, and a killed stream leader those it had
+    // confirmed but not yet replicated; docs/nats.md, "Known limits"), but still never a loss
+    // and never a put stored twice.
+    QString check(qsizetype expectedPuts, bool acksMayBeForgotten = false) const {
         QStringList problems;
         if (ok.size() + unknown.size() + failed.size() != expectedPuts)
             problems << QStringLiteral("%1 puts recorded, not %2")
@@ -97,22 +99,31 @@ public:
             if (sequences.value(it.key()).size() > 1)
                 problems << QStringLiteral("put %1 was stored twice (a retry duplicated it)")
                                 .arg(QString::fromUtf8(it.key()));
-            if (it.value() > 1 && !flagged.contains(it.key()) && !serverCrashed)
+            if (it.value() > 1 && !flagged.contains(it.key()) && !acksMayBeForgotten)
                 problems << QStringLiteral("%1 taken %2 times, never flagged redelivered")
                                 .arg(QString::fromUtf8(it.key()))
                                 .arg(it.value());
         }
+        if (acksMayBeForgotten && unflaggedAgain() * 100 > expectedPuts)
+            problems << QStringLiteral("%1 items taken again without the flag: more than 1%")
+                            .arg(unflaggedAgain());
         if (problems.size() > 10)
             problems = problems.mid(0, 10) << QStringLiteral("...");
         return problems.join(QLatin1Char('\n'));
     }
-    QString summary() const {
-        qsizetype again = 0, unflagged = 0;
+    qsizetype unflaggedAgain() const {
+        qsizetype unflagged = 0;
         for (auto it = times.begin(); it != times.end(); ++it) {
-            again += it.value() - 1;
             if (it.value() > 1 && !flagged.contains(it.key()))
                 unflagged += it.value() - 1;
         }
+        return unflagged;
+    }
+    QString summary() const {
+        qsizetype again = 0;
+        for (auto it = times.begin(); it != times.end(); ++it)
+            again += it.value() - 1;
+        const qsizetype unflagged = unflaggedAgain();
         return QStringLiteral("%1 acknowledged, %2 unknown, %3 failed; %4 taken, %5 taken again "
                               "(%6 of them unflagged)")
             .arg(ok.size())
@@ -159,7 +170,7 @@ private:
         // unbounded); or while consumers take what producers put before.
         enum class Strike { WhileBoth, WhileProducing, WhileConsuming };
         Strike strike = Strike::WhileBoth;
-        bool serverCrashes = false; // see Ledger::check()
+        bool acksMayBeForgotten = false; // see Ledger::check()
     };
     // Producers and consumers through the channel while `fault` strikes, a quarter of the way;
     // then the test closes the channel and checks the ledger.
@@ -321,7 +332,7 @@ void tst_NatsFaults::underLoad(const Load &load, const std::function<void()> &fa
     for (int c = 0; c < 2; ++c)
         ledger.readTaken(dir + QStringLiteral("/taken%1").arg(c));
     qInfo().noquote() << ledger.summary();
-    const QString problems = ledger.check(producers * perProducer, load.serverCrashes);
+    const QString problems = ledger.check(producers * perProducer, load.acksMayBeForgotten);
     if (!problems.isEmpty()) {
         for (const QUrl &u : load.test) {
             const QJsonObject info =
@@ -343,7 +354,7 @@ void tst_NatsFaults::serverKilledAndRestartedUnderLoad() {
     load.servers = server.url().toString();
     load.test = {server.url()};
     load.channel = QStringLiteral("restart");
-    load.serverCrashes = true;
+    load.acksMayBeForgotten = true;
     underLoad(load, [&] {
         server.kill(); // SIGKILL, mid-write
         // The outage's length (fault injection, not synchronisation): long enough for puts to
@@ -480,6 +491,7 @@ void tst_NatsFaults::clusterLeaderKilledWhileConsuming() {
     Load load = clusterLoad(cluster, QStringLiteral("consuming"));
     load.perProducer = sanitized() ? 1000 : 5000;
     load.strike = Load::Strike::WhileConsuming;
+    load.acksMayBeForgotten = true; // a leader killed right after it confirmed an ack
     underLoad(load, [&] { killStreamLeader(cluster, load.channel); });
 }
 
