@@ -44,6 +44,7 @@
 #include <cstring>
 #include <deque>
 #include <memory>
+#include <stdexcept>
 #include <thread>
 
 using namespace QtChannel;
@@ -471,7 +472,8 @@ int run(int &argc, char **argv) {
         QStringLiteral("n"), QStringLiteral("0"));
     const QCommandLineOption timeoutOption(
         QStringLiteral("timeout"),
-        QStringLiteral("Headless view: seconds to wait for the finish before failing."),
+        QStringLiteral(
+            "Headless view: seconds to wait for the finish before failing (at most 86400)."),
         QStringLiteral("s"), QStringLiteral("120"));
     parser.addOptions({natsOption, roleOption, channelOption, capacityOption, itemsOption,
                        producerIdOption, consumerIdOption, workOption, outOption, headlessOption,
@@ -521,7 +523,7 @@ int run(int &argc, char **argv) {
     s.timeout = parser.value(timeoutOption).toDouble(&okTimeout);
     if (!(okItems && s.items >= 0 && okProducer && s.producerId >= 0 && okConsumer &&
           s.consumerId >= 0 && okWork && s.workMs >= 0 && okProducers && s.producers >= 0 &&
-          okConsumers && s.consumers >= 0 && okTimeout && s.timeout > 0))
+          okConsumers && s.consumers >= 0 && okTimeout && s.timeout > 0 && s.timeout <= 86400))
         return fail(QStringLiteral("invalid option value; see --nats URL --help"), 2);
     if (!QDir().mkpath(s.out))
         return fail(QStringLiteral("cannot create %1").arg(s.out), 2);

@@ -295,6 +295,9 @@ private Q_SLOTS:
         QTest::newRow("work x") << nats({role, QStringLiteral("consumer"), QStringLiteral("--work"),
                                          QStringLiteral("x")})
                                 << expect("invalid option value");
+        QTest::newRow("timeout inf") << nats({role, QStringLiteral("view"),
+                                              QStringLiteral("--timeout"), QStringLiteral("inf")})
+                                     << expect("invalid option value");
         QTest::newRow("in-process option")
             << nats({role, producer, QStringLiteral("--rate"), QStringLiteral("5")})
             << expect("Unknown option 'rate'");
