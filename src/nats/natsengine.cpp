@@ -553,9 +553,9 @@ void NatsEngine::unsubscribe(quint64 id) {
     }
     if (sub->sub) {
         // nats.c calls onSubscriptionCompleteCb after the last message callback; the entry
-        // (and the closure) go then.
+        // (and the closure) go then. Destroyed only once the connection is closed (m_retired).
         natsSubscription_Unsubscribe(sub->sub);
-        natsSubscription_Destroy(sub->sub);
+        m_retired.push_back(sub->sub);
         sub->sub = nullptr;
     }
     sub->onMessage = nullptr;
@@ -913,11 +913,14 @@ void NatsEngine::stopOnEngineThread() {
         for (auto &sub : subs) {
             if (sub->sub) {
                 natsSubscription_Unsubscribe(sub->sub);
-                natsSubscription_Destroy(sub->sub);
+                m_retired.push_back(sub->sub);
                 sub->sub = nullptr;
             }
         }
-        natsConnection_Close(m_nc);
+        natsConnection_Close(m_nc); // joins the read loop: no message is being read any more
+        for (natsSubscription *s : m_retired)
+            natsSubscription_Destroy(s);
+        m_retired.clear();
         // nats.c calls back from its own threads until the closed callback and the subscriptions'
         // completion callbacks have run; `this` must live until then.
         std::unique_lock lock(m_mutex);

@@ -224,6 +224,11 @@ private:
     bool m_stopRequested = false;
     bool m_closedCallbackSeen = false;
     std::unordered_map<quint64, std::shared_ptr<Subscription>> m_subs;
+    // Unsubscribed, not yet destroyed: the engine thread's only. nats.c 3.4's read loop looks a
+    // subscription up and uses it without a reference of its own (fixed in 3.5, nats.c pull
+    // request 638), so a subscription destroyed while a message for it is being read crashes the
+    // read loop. Ours are destroyed once the connection is closed and its read loop joined.
+    std::vector<natsSubscription *> m_retired;
     QString m_lastError;
     QString m_lastPermissionError;
     NatsClock::time_point m_lastPermissionErrorAt;
