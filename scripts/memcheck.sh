@@ -2,8 +2,9 @@
 # Runs the test suite under valgrind's memcheck: every CTest test of the normal build (the
 # one scripts/test.sh makes), each in valgrind, two at a time. Fails on any memcheck error or
 # definite leak. The long-running tests are scaled down (valgrind is some 20-50 times
-# slower); the soak, the sanitizer-only tests and the NATS tests (real servers and peer
-# processes with network deadlines; ASan and TSan cover that library) are skipped.
+# slower); the soak, the sanitizer-only tests and the tests labelled nats (real servers, peer
+# processes with network deadlines, and shell scripts whose own leaks valgrind would report;
+# ASan and TSan cover that library) are skipped.
 #
 #   scripts/memcheck.sh [--build-dir DIR] [--jobs N] [TEST_REGEX]
 #
@@ -45,6 +46,8 @@ for t in json.load(open(os.path.join(logs, "tests.json")))["tests"]:
     if skip.match(t["name"]) or (regex and not re.search(regex, t["name"])):
         continue
     props = {p["name"]: p["value"] for p in t.get("properties", [])}
+    if "nats" in props.get("LABELS", []):
+        continue
     env = dict(os.environ)
     for kv in props.get("ENVIRONMENT", []):
         k, _, v = kv.partition("=")
