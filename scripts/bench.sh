@@ -4,13 +4,14 @@
 # the table (min/median/max, QtChannel's speed-up against every peer, the targets), writes
 # the results (raw.csv, summary.csv, summary.json, table.md) and draws chart.png from them.
 #
-#   scripts/bench.sh [--smoke] [--reps N] [--filter REGEX] [--build-dir DIR] [--out DIR]
-#                    [--no-publish]
+#   scripts/bench.sh [--smoke] [--reps N] [--filter REGEX] [--timeout S] [--build-dir DIR]
+#                    [--out DIR] [--no-publish]
 #
 #   --smoke       tiny sizes, one repetition: checks that every run's sums match, not speed
 #                 (CI runs this; it exits non-zero if any run fails)
 #   --reps N      repetitions of the round-robin (default 5)
 #   --filter RE   only the configurations whose "W1/qtchannel"-style name matches
+#   --timeout S   a run still going after S seconds is killed and counted as failed (default 600)
 #   --out DIR     where the results go (default: <build dir>/results)
 #   --no-publish  a full run normally copies its table into docs/benchmarks.md (between the
 #                 results markers) and its chart to docs/benchmarks.png; this leaves docs/ alone
@@ -23,6 +24,7 @@ smoke=0
 publish=1
 reps=""
 filter=""
+timeout=""
 build=""
 out=""
 while [ $# -gt 0 ]; do
@@ -30,10 +32,11 @@ while [ $# -gt 0 ]; do
         --smoke) smoke=1; shift ;;
         --reps) reps="$2"; shift 2 ;;
         --filter) filter="$2"; shift 2 ;;
+        --timeout) timeout="$2"; shift 2 ;;
         --build-dir) build="$2"; shift 2 ;;
         --out) out="$2"; shift 2 ;;
         --no-publish) publish=0; shift ;;
-        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
         *) echo "bench.sh: unknown argument '$1'" >&2; exit 2 ;;
     esac
 done
@@ -61,6 +64,7 @@ args=(all --out "$out")
 [ "$smoke" = 1 ] && args+=(--smoke)
 [ -n "$reps" ] && args+=(--reps "$reps")
 [ -n "$filter" ] && args+=(--filter "$filter")
+[ -n "$timeout" ] && args+=(--timeout "$timeout")
 
 status=0
 "$build/benchmarks/qtchannel-bench" "${args[@]}" || status=$?
