@@ -156,6 +156,8 @@ private Q_SLOTS:
     void tryGetManyTakesWhatIsThereInOrder_data();
     void tryGetManyTakesWhatIsThereInOrder();
     void tryGetManyTakesFromPendingPuts();
+    void aShortBatchArmsItemAvailable_data();
+    void aShortBatchArmsItemAvailable();
     void getManyWaitsForOneThenTakesUpToMax();
     void getManyFailsAsGetDoes();
     void getManyCanceledWithdraws();
@@ -795,6 +797,42 @@ void tst_Pipelines::tryGetManyTakesFromPendingPuts() {
     QFuture<void> r3 = rendezvous.put(3);
     QCOMPARE(values(rendezvous.tryGetMany(2)), (std::vector<int>{1, 2}));
     QVERIFY(r1.isFinished() && r2.isFinished() && !r3.isFinished());
+}
+
+void tst_Pipelines::aShortBatchArmsItemAvailable_data() {
+    QTest::addColumn<qsizetype>("capacity");
+    QTest::addColumn<int>("items");
+    QTest::newRow("bounded 8, in the ring") << qsizetype(8) << 3;
+    QTest::newRow("unbounded, ring and behind") << Unbounded << 1500;
+    QTest::newRow("bounded 2, pending puts") << qsizetype(2) << 5;
+    QTest::newRow("rendezvous, waiting puts") << qsizetype(0) << 3;
+}
+
+void tst_Pipelines::aShortBatchArmsItemAvailable() {
+    // A drain that stops at the first batch shorter than it asked for must hear of the next
+    // item: the short batch armed itemAvailable().
+    QFETCH(qsizetype, capacity);
+    QFETCH(int, items);
+    Channel<int> ch(capacity);
+    QList<QFuture<void>> pending;
+    for (int i = 0; i < items; ++i) {
+        if (ch.tryPut(i) != PutResult::Ok)
+            pending.append(ch.put(i)); // beyond the capacity (or rendezvous): a waiting put
+    }
+    QSignalSpy available(&ch, &ChannelBase::itemAvailable);
+    const QList<int> batch = ch.tryGetMany(items + 1);
+    QCOMPARE(batch.size(), items);
+    for (int i = 0; i < items; ++i)
+        QCOMPARE(batch.at(i), i);
+    QCOMPARE(available.count(), 0);
+    if (capacity == 0)
+        pending.append(ch.put(items));
+    else
+        QCOMPARE(ch.tryPut(items), PutResult::Ok);
+    QCOMPARE(available.count(), 1);
+    QCOMPARE(ch.tryGetMany(items + 1), QList<int>{items});
+    for (const QFuture<void> &f : pending)
+        QVERIFY(f.isFinished());
 }
 
 void tst_Pipelines::getManyWaitsForOneThenTakesUpToMax() {

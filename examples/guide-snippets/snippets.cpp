@@ -30,6 +30,12 @@ struct Row {
 struct Database {
     void insert(const QList<Row> &) {}
 };
+struct Sample {
+    double value = 0;
+};
+struct Plot {
+    void append(const QList<Sample> &) {}
+};
 
 // "The idea: closed and drained is finished"
 void theIdea(QCoreApplication &app, const Job &job) {
@@ -100,6 +106,17 @@ void batchesSnippet(QtChannel::Channel<Row> &pending, Database &database) {
     QList<Row> rows;
     while (!(rows = pending.getManyBlocking(64)).isEmpty()) // up to 64; empty once finished
         database.insert(rows);
+}
+
+// "Batches": draining on the event loop.
+void batchDrainSnippet(QObject &window, QtChannel::Channel<Sample> &channel, Plot &plot) {
+    QObject::connect(&channel, &QtChannel::ChannelBase::itemAvailable, &window, [&] {
+        QList<Sample> batch;
+        do {
+            batch = channel.tryGetMany(64);
+            plot.append(batch);
+        } while (batch.size() == 64); // a short batch armed itemAvailable()
+    });
 }
 
 // "Overflow policies and the undelivered handler"

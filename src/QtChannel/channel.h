@@ -258,6 +258,16 @@ public:
      * the ring, or one lock): items in the buffer, and items of waiting puts that get room as
      * the batch drains (rendezvous: of waiting puts). Never waits; an empty list when nothing
      * is available. Thread-safe.
+     *
+     * A call that returns fewer than `max` items arms itemAvailable(), as a tryGet() that finds
+     * nothing does: a slot connected to itemAvailable() that takes batches until one comes back
+     * short sees every item, without the extra call that would come back empty:
+     * \code
+     * do {
+     *     batch = channel.tryGetMany(64);
+     *     process(batch);
+     * } while (batch.size() == 64);
+     * \endcode
      * \throws std::invalid_argument if `max` < 1.
      */
     QList<T> tryGetMany(qsizetype max) {
@@ -685,26 +695,42 @@ private:
         return takeSlow(target, d);
     }
 
-    // Takes up to `max` items that are available now, appending to `items`: from the ring in
-    // batches (a take may refill it from behind), then under the lock if anything is left
-    // elsewhere. A take that finds nothing arms itemAvailable(), as tryGet() does.
+    // Takes up to `max` items that are available now, appending to `items`. A take that
+    // returns fewer than `max` arms itemAvailable() and then looks once more, so a slot that
+    // drains until a batch comes back short misses nothing: a put that claimed a slot before
+    // the arming is taken by that look, one after it sees the arming and notifies.
     void takeManyNow(QList<T> &items, qsizetype max, Deferred &d) {
         const qsizetype start = items.size();
-        Step step;
-        do {
-            step = takeFastBatch(items, max - (items.size() - start), d);
-        } while (step == Step::Ok && items.size() - start < max);
+        takeAvailable(items, max, d);
         if (items.size() - start == max)
             return;
-        if (step != Step::Slow && quietRing() && m_ring.count() == 0) {
-            if (items.size() > start)
+        armItem();
+        takeAvailable(items, max - (items.size() - start), d);
+    }
+
+    // Up to `max` items, appending to `items`: from the ring in batches (a take may refill it
+    // from behind), waiting for the slots that puts have claimed but not filled yet, then
+    // under the lock if anything is left elsewhere.
+    void takeAvailable(QList<T> &items, qsizetype max, Deferred &d) {
+        const qsizetype end = items.size() + max;
+        Step step;
+        do {
+            step = takeFastBatch(items, end - items.size(), d);
+        } while (step == Step::Ok && items.size() < end);
+        if (items.size() == end)
+            return;
+        if (step == Step::Empty && quietRing()) {
+            for (detail::Backoff backoff; m_ring.count() > 0; backoff.pause()) {
+                step = takeFastBatch(items, end - items.size(), d);
+                if (items.size() == end)
+                    return;
+                if (step == Step::Slow || !quietRing())
+                    break;
+            }
+            if (step != Step::Slow && quietRing())
                 return; // the ring was all there was
-            // Arm the notification, then look once more (as in takeNow()).
-            armItem();
-            if (m_ring.count() == 0 && quietRing())
-                return;
         }
-        detail::ListGetter<T> target(items, max - (items.size() - start));
+        detail::ListGetter<T> target(items, end - items.size());
         takeManySlow(target, d);
     }
 

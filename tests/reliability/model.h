@@ -393,8 +393,10 @@ public:
         return v;
     }
 
-    // Up to `max` items available now, in one step.
-    std::vector<int> takeMany(qsizetype max) {
+    // Up to `max` items available now, in one step. An empty batch arms itemAvailable(); so
+    // does one shorter than `max` when `shortArms` (tryGetMany() and getMany(), so that a
+    // drain may stop at a short batch; getManyBlocking() does not).
+    std::vector<int> takeMany(qsizetype max, bool shortArms = true) {
         std::vector<int> out;
         while (qsizetype(out.size()) < max) {
             std::optional<int> v = take();
@@ -402,13 +404,13 @@ public:
                 break;
             out.push_back(*v);
         }
-        if (out.empty())
+        if (out.empty() || (shortArms && qsizetype(out.size()) < max))
             rearmItem();
         return out;
     }
 
-    std::vector<int> tryGetMany(qsizetype max) {
-        std::vector<int> out = takeMany(max);
+    std::vector<int> tryGetMany(qsizetype max, bool shortArms = true) {
+        std::vector<int> out = takeMany(max, shortArms);
         endBatch();
         return out;
     }
