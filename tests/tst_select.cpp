@@ -88,8 +88,13 @@ struct Worker {
         context->moveToThread(&thread);
     }
     ~Worker() {
-        if (context)
-            QMetaObject::invokeMethod(context, &QObject::deleteLater);
+        // Deleted in its thread before that thread's loop quits (a queued deleteLater() could
+        // still be waiting when it does, leaking the context and the thread's data).
+        if (context) {
+            QObject *c = context;
+            QMetaObject::invokeMethod(
+                c, [c] { delete c; }, Qt::BlockingQueuedConnection);
+        }
         thread.quit();
         thread.wait();
     }
